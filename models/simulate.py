@@ -146,8 +146,9 @@ def adstock(x: np.ndarray, decay: float, max_lag: int = MAX_LAG) -> np.ndarray:
     """Geometric adstock along the last axis: ``out[..., t] = sum_l w_l x[..., t - l]``."""
     w = adstock_weights(decay, max_lag)
     out = np.zeros_like(x, dtype=float)
-    for lag, wl in enumerate(w):
-        out[..., lag:] += wl * x[..., : x.shape[-1] - lag]
+    n = x.shape[-1]
+    for lag, wl in enumerate(w[:n]):
+        out[..., lag:] += wl * x[..., : n - lag]
     return out
 
 
