@@ -1,0 +1,289 @@
+"""The ``clearcount`` command: scan landing files, run the weekly refresh, design a geo test,
+simulate a world.
+
+Exit codes: 0 success, 1 failure (a rejected file, a failed refresh), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelines.feeds import FEED_ORDER, FEEDS
+
+SETTINGS_HELP = """\
+settings (environment variables; relative paths are taken from the working directory):
+  CLEARCOUNT_LANDING_DIR  where feeds arrive, one folder per feed      (default: data/sample)
+  CLEARCOUNT_WAREHOUSE    the DuckDB file of the warehouse      (default: data/warehouse.duckdb)
+  CLEARCOUNT_OUTPUT_DIR   dashboards, model artifacts, scan reports    (default: output)
+  CLEARCOUNT_MIN_CELL     published counts from 1 to this minus one are suppressed (default: 11)
+  CLEARCOUNT_TIMEZONE     timezone of the Monday 06:00 schedule (default: America/New_York)
+"""
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit code 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clearcount",
+        description=(
+            "Patient acquisition cost per marketing channel from aggregate feeds only: "
+            "privacy guard, warehouse, media mix model, geo tests, dashboards."
+        ),
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser(
+        "scan",
+        help="scan landing files with the privacy guard (loads nothing)",
+        description=(
+            "Scan files, feed folders or a whole landing dir with the privacy guard and print "
+            "one line per file: file, verdict, rules. Nothing is loaded. A file's feed is its "
+            "folder's name unless --feed is given; geos are checked against the markets feed "
+            "of CLEARCOUNT_LANDING_DIR. Exit 0 when all files are accepted, 1 when any is "
+            "rejected, 2 on bad usage."
+        ),
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="file, feed folder or landing dir")
+    scan.add_argument("--feed", choices=FEED_ORDER, help="feed of every given file")
+
+    refresh = sub.add_parser(
+        "refresh",
+        help="run the weekly refresh (same job as the Monday schedule) in-process",
+        description=(
+            "Run the weekly_refresh job in this process: scan and load the landing feeds, "
+            "rebuild the weekly panel, fit the models, write the marts and dashboards. Prints "
+            "where the dashboards are; on failure prints what failed and exits non-zero. A "
+            "second refresh of the same warehouse waits for the first to finish."
+        ),
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+    refresh.add_argument(
+        "--verbose", action="store_true", help="show Dagster's step logs (INFO) while running"
+    )
+
+    design = sub.add_parser(
+        "design-test",
+        help="propose treatment and control markets for a geo test of a channel",
+        description=(
+            "Propose treatment and control markets for a geo test of CHANNEL lasting WEEKS "
+            "weeks, from the weekly panel in the warehouse, and print its minimum detectable "
+            "effect."
+        ),
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    design.add_argument("--channel", required=True, help="paid channel slug")
+    design.add_argument("--weeks", required=True, type=int, help="test length in weeks")
+    design.add_argument("--treated", type=int, default=None, help="number of treatment markets")
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="write a simulated landing dir with known truth (truth.json)",
+        description=(
+            "Generate a simulated health system's landing feeds and its truth.json for a seed."
+        ),
+    )
+    simulate.add_argument("--seed", required=True, type=int, help="random seed")
+    simulate.add_argument("--out", required=True, type=Path, help="landing dir to write")
+    simulate.add_argument("--geos", type=int, default=None, help="number of markets")
+    simulate.add_argument("--weeks", type=int, default=None, help="number of weeks")
+    simulate.add_argument(
+        "--hard", action="store_true", help="correlated flighting, weaker effects"
+    )
+    return parser
+
+
+def _scan_targets(paths: Sequence[str], feed: str | None) -> list[tuple[Path, str]]:
+    """Expand PATH arguments into (file, feed) pairs in a stable order."""
+    from pipelines.ingest import LANDING_SUFFIXES, list_feed_files
+
+    targets: list[tuple[Path, str]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            name = feed or path.parent.name
+            if name not in FEEDS:
+                raise UsageError(
+                    f"cannot tell the feed of {path}: its folder is not a feed name "
+                    f"({', '.join(FEED_ORDER)}); pass --feed"
+                )
+            targets.append((path, name))
+        elif path.is_dir():
+            if feed is not None or path.name in FEEDS:
+                name = feed or path.name
+                targets.extend(
+                    (p, name)
+                    for p in sorted(path.iterdir(), key=lambda p: p.name)
+                    if p.is_file()
+                    and not p.name.startswith(".")
+                    and p.suffix.lower() in LANDING_SUFFIXES
+                )
+            else:
+                found = [f for f in FEED_ORDER if (path / f).is_dir()]
+                if not found:
+                    raise UsageError(f"{path} holds no feed folder ({', '.join(FEED_ORDER)})")
+                for name in found:
+                    targets.extend((p, name) for p in list_feed_files(path, name))
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    return targets
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """Scan and print ``file  verdict  rules``; 0 all accepted, 1 any rejected."""
+    from pipelines.ingest import landing_geos, scan_paths
+    from pipelines.settings import Settings
+
+    targets = _scan_targets(args.paths, args.feed)
+    if not targets:
+        raise UsageError("no .csv or .parquet file found in the given paths")
+    geos = landing_geos(Settings.from_env().landing_dir)
+    rejected = 0
+    for path, feed in targets:
+        (result,) = scan_paths([path], feed, None if feed == "markets" else geos)
+        rules = result.rules_text()
+        print(f"{path}\t{result.verdict}\t{rules or '-'}")
+        rejected += not result.accepted
+    return 1 if rejected else 0
+
+
+def _failure_paragraph(result: object) -> str:
+    """One value-free paragraph naming the failed steps and their errors."""
+    import dagster as dg
+
+    parts: list[str] = []
+    for event in result.all_events:  # type: ignore[attr-defined]
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            error = event.step_failure_data.error if event.step_failure_data else None
+            if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # reported below through the check's own description
+            message = (
+                error.message.strip().splitlines()[-1] if error and error.message else "failed"
+            )
+            parts.append(f"Step '{event.step_key}' failed: {message.rstrip('.')}.")
+        elif (
+            event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            and not event.event_specific_data.passed
+        ):
+            evaluation = event.event_specific_data
+            parts.append(
+                f"Check '{evaluation.check_name}' of '{evaluation.asset_key.to_user_string()}'"
+                f" failed: {(evaluation.description or 'no description').rstrip('.')}."
+            )
+    skipped = sum(
+        1
+        for e in result.all_events  # type: ignore[attr-defined]
+        if e.event_type == dg.DagsterEventType.STEP_SKIPPED
+    )
+    text = " ".join(parts) if parts else "The run did not succeed."
+    tail = f" {skipped} downstream step(s) did not run." if skipped else ""
+    return (
+        f"clearcount refresh failed. {text}{tail} The warehouse keeps the data of the last "
+        "successful load of each feed; fix or remove the named files and run the refresh again."
+    )
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Run ``weekly_refresh`` in-process; print the dashboards' path or a failure paragraph."""
+    from pipelines.settings import Settings
+    from pipelines.warehouse import refresh_lock
+
+    settings = Settings.from_env()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+
+    def waiting() -> None:
+        print(
+            f"another refresh of {settings.warehouse} is running; waiting for it to finish",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    with refresh_lock(settings.warehouse, on_wait=waiting):
+        from pipelines.definitions import defs
+
+        job = defs.resolve_job_def("weekly_refresh")
+        print(
+            f"Running weekly_refresh: landing {settings.landing_dir}, "
+            f"warehouse {settings.warehouse}",
+            flush=True,
+        )
+        level = "INFO" if args.verbose else "CRITICAL"
+        result = job.execute_in_process(
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        )
+    if not result.success:
+        print(_failure_paragraph(result), file=sys.stderr)
+        return 1
+    index = settings.output_dir / "dashboards" / "index.html"
+    if index.is_file():
+        print(f"Refresh done. Dashboards: {index}")
+    else:
+        print(f"Refresh done. Dashboards will be at {index} (no dashboard asset wrote it yet).")
+    return 0
+
+
+def cmd_design_test(args: argparse.Namespace) -> int:
+    from pipelines.commands.design_test import run
+
+    return int(run(args))
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from pipelines.sample_data import main as simulate_main
+
+    return int(simulate_main(args))
+
+
+COMMANDS = {
+    "scan": cmd_scan,
+    "refresh": cmd_refresh,
+    "design-test": cmd_design_test,
+    "simulate": cmd_simulate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``clearcount`` console script; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"clearcount {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # Library messages may quote file contents; only our own errors are printed in full.
+        from pipelines.ingest import IngestError
+        from pipelines.warehouse import WarehouseError
+
+        if isinstance(exc, IngestError | WarehouseError):
+            print(f"clearcount {args.command}: {exc}", file=sys.stderr)
+        else:
+            print(
+                f"clearcount {args.command} failed ({type(exc).__name__}); "
+                "details were withheld because they may quote file contents",
+                file=sys.stderr,
+            )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
