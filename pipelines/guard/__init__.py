@@ -1,0 +1,19 @@
+"""The privacy guard: no individual-level identifier reaches the warehouse (CONTRACT.md s.3).
+
+``scan_file(path, feed, known_geos)`` returns a ``ScanResult``: the file's sha256, rows, verdict
+and the rules that fired per column, as counts only.
+"""
+
+from pipelines.guard.errors import GuardError
+from pipelines.guard.result import SAFE_COLUMN, RuleHit, ScanResult, display_column
+from pipelines.guard.scan import RULE_ORDER, scan_file
+
+__all__ = [
+    "RULE_ORDER",
+    "SAFE_COLUMN",
+    "GuardError",
+    "RuleHit",
+    "ScanResult",
+    "display_column",
+    "scan_file",
+]

@@ -1,0 +1,143 @@
+"""Read a landing file as text into an in-memory DuckDB table ``guard_scan``.
+
+The bytes are checked first (UTF-8, no NUL, not empty) while the sha256 is computed in the same
+pass; the header row is parsed with Python's csv module; DuckDB then reads the data rows with
+every column as VARCHAR under internal names ``c0, c1, ...``. Parquet columns are cast to VARCHAR
+(dates print as ISO dates). DuckDB's own error messages can quote a row, so every failure is
+turned into ``Unreadable`` with a fixed, value-free reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.guard.sql import quote_ident, quote_literal, run
+
+CHUNK_BYTES = 8 * 1024 * 1024
+HEADER_BYTES = 1024 * 1024
+TABLE = "guard_scan"
+
+
+class Unreadable(Exception):
+    """The file cannot be read as the contract says. ``reason`` is fixed text, never a value."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one pass over the bytes found.
+
+    Attributes:
+        sha256: hex digest of the file.
+        size: bytes.
+        ascii: True when every byte is < 0x80 (normalisation can be skipped).
+        utf8: True when the bytes decode as UTF-8.
+        nul: True when a NUL byte occurs (binary file).
+    """
+
+    sha256: str
+    size: int
+    ascii: bool
+    utf8: bool
+    nul: bool
+
+
+def digest(path: Path) -> Digest:
+    """Hash the file and check its encoding in one streaming pass (constant memory)."""
+    sha = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    size, is_ascii, utf8, nul = 0, True, True, False
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            sha.update(chunk)
+            size += len(chunk)
+            nul = nul or b"\x00" in chunk
+            if is_ascii and chunk.isascii():
+                continue
+            is_ascii = False
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    return Digest(sha.hexdigest(), size, is_ascii, utf8, nul)
+
+
+def read_header(path: Path) -> list[str]:
+    """The first CSV record of a UTF-8 file (BOM removed).
+
+    Raises:
+        Unreadable: empty file, blank first line, or a header that does not parse.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(HEADER_BYTES)
+    text = head.decode("utf-8", errors="ignore").removeprefix("\ufeff")
+    if not text.strip():
+        raise Unreadable("empty file")
+    try:
+        record = next(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except (csv.Error, StopIteration):
+        raise Unreadable("no parseable header row") from None
+    if not record or all(not cell.strip() for cell in record):
+        raise Unreadable("no header row")
+    return record
+
+
+def load_csv(conn: duckdb.DuckDBPyConnection, path: Path, n_columns: int) -> int:
+    """Read the data rows of a CSV into ``guard_scan`` (all VARCHAR); return the row count.
+
+    Raises:
+        Unreadable: when DuckDB cannot parse the rows with the header's column count.
+    """
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n_columns)) + "}"
+    sql = (
+        f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM read_csv("
+        f"{quote_literal(str(path))}, header = true, columns = {columns}, auto_detect = false, "
+        "delim = ',', quote = '\"', escape = '\"', strict_mode = true, null_padding = false, "
+        "ignore_errors = false, encoding = 'utf-8')"
+    )
+    try:
+        run(conn, sql)
+        return int(run(conn, f"SELECT count(*) FROM {TABLE}")[0][0])
+    except duckdb.Error:
+        raise Unreadable("rows do not parse as CSV with the header's columns") from None
+
+
+def load_parquet(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], int]:
+    """Read a Parquet file into ``guard_scan`` with every column cast to VARCHAR.
+
+    Returns:
+        (column names as stored in the file, row count).
+
+    Raises:
+        Unreadable: when the file is not Parquet or a column cannot be shown as text.
+    """
+    source = f"read_parquet({quote_literal(str(path))})"
+    try:
+        described = run(conn, f"DESCRIBE SELECT * FROM {source}")
+        names = [str(row[0]) for row in described]
+        if not names:
+            raise Unreadable("no columns")
+        casts = ", ".join(
+            f"CAST({quote_ident(name)} AS VARCHAR) AS c{i}" for i, name in enumerate(names)
+        )
+        run(conn, f"CREATE OR REPLACE TABLE {TABLE} AS SELECT {casts} FROM {source}")
+        rows = int(run(conn, f"SELECT count(*) FROM {TABLE}")[0][0])
+    except duckdb.Error:
+        raise Unreadable("not a readable Parquet file") from None
+    return names, rows

@@ -1,0 +1,93 @@
+"""What a guard scan returns: rule hits per column and the file's verdict, never a value.
+
+A ``RuleHit`` names a rule id of CONTRACT.md section 3, the column it fired on (already made
+safe for display) and how many rows hit it. A ``ScanResult`` collects the hits of one file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SAFE_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]{0,63}$")
+"""Column names from a file are printed only when they match this (CONTRACT.md s.3)."""
+
+
+def display_column(name: str, position: int) -> str:
+    """The text that may be shown for a file's column.
+
+    Args:
+        name: the header text as read from the file.
+        position: 1-based position of the column in the file.
+
+    Returns:
+        ``name`` when it matches ``SAFE_COLUMN``, else ``column#<position>``.
+    """
+    return name if SAFE_COLUMN.fullmatch(name) else f"column#{position}"
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One rule that fired on one column (or on the whole file when ``column`` is None).
+
+    Attributes:
+        rule: rule id, e.g. ``email``.
+        column: display-safe column text (see ``display_column``), a contract key such as
+            ``week_start+geo+channel``, or None for file-level rules.
+        rows: number of data rows that hit the rule (for column-level structure rules such as
+            ``unknown_column``: every row of the file; 0 when the file could not be read).
+    """
+
+    rule: str
+    column: str | None
+    rows: int
+
+    def text(self) -> str:
+        """``rule(column)=rows`` or ``rule=rows``."""
+        where = f"({self.column})" if self.column is not None else ""
+        return f"{self.rule}{where}={self.rows}"
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The guard's verdict on one landing file.
+
+    Attributes:
+        path: the scanned file.
+        file_name: its name (no folder).
+        sha256: hex digest of the file's bytes (empty when the file could not be opened).
+        feed: the feed the file was checked against.
+        rows: data rows read (0 when unreadable).
+        hits: rules that fired, in a stable order; empty means accepted.
+    """
+
+    path: Path
+    file_name: str
+    sha256: str
+    feed: str
+    rows: int
+    hits: tuple[RuleHit, ...]
+
+    @property
+    def accepted(self) -> bool:
+        return not self.hits
+
+    @property
+    def verdict(self) -> str:
+        """``accepted`` or ``rejected``."""
+        return "accepted" if self.accepted else "rejected"
+
+    def rules_text(self) -> str:
+        """The hits as ``email(notes)=3; phone(notes)=3`` (empty when accepted)."""
+        return "; ".join(h.text() for h in self.hits)
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Distinct rule ids that fired, in hit order."""
+        return tuple(dict.fromkeys(h.rule for h in self.hits))
+
+    def message(self) -> str:
+        """One value-free line naming the file, its sha256, the verdict, rules and columns."""
+        line = f"{self.verdict}: {self.feed}/{self.file_name} sha256={self.sha256} rows={self.rows}"
+        return f"{line} rules: {self.rules_text()}" if self.hits else line
