@@ -283,7 +283,9 @@ def analyze_test(
             "lo": min(sign * did.lo, sign * did.hi),
             "hi": max(sign * did.lo, sign * did.hi),
         },
-        "weights": {panel.geos[i]: float(w) for i, w in zip(prep.controls, est["weights"])},
+        "weights": {
+            panel.geos[i]: float(w) for i, w in zip(prep.controls, est["weights"], strict=True)
+        },
         "n_pre_weeks": n_pre,
         "n_controls": len(prep.controls),
     }
