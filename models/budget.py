@@ -11,8 +11,9 @@ Units: spend is USD over the reporting window (``response.window_spend``); a pla
 channel's spend by the same factor in every market and week of the window. New patients are
 counts over the window.
 
-The model is additive across channels (architecture: ``mu = baseline + sum_c contrib_c``), so a
-channel's own new patients are ``response.new_patients`` with only that channel switched on.
+The model is additive across channels (architecture: ``mu = baseline + sum_c contrib_c``); the
+response reports each channel's own new patients (``new_patients_by_channel``), which include
+carry-over into the window from spend before it.
 
 No Dagster, no files: arrays in, a ``BudgetPlan`` out.
 """
@@ -38,6 +39,10 @@ class Response(Protocol):
 
     def new_patients(self, spend_scale: np.ndarray) -> np.ndarray:
         """(n_channels,) scale of each channel's window spend -> (n_draws,) new patients."""
+        ...
+
+    def new_patients_by_channel(self, spend_scale: np.ndarray) -> np.ndarray:
+        """As ``new_patients``, per channel: (n_draws, n_channels)."""
         ...
 
 
@@ -131,17 +136,11 @@ class BudgetPlan:
 
 
 def channel_draws(response: Response, spend_scale: np.ndarray) -> np.ndarray:
-    """New patients per draw and channel, ``(n_draws, n_channels)``, at ``spend_scale``.
-
-    Uses additivity: channel ``c``'s new patients are the response with only ``c`` switched on.
-    """
-    n = len(response.channels)
-    cols = []
-    for c in range(n):
-        scale = np.zeros(n)
-        scale[c] = spend_scale[c]
-        cols.append(np.asarray(response.new_patients(scale), dtype=float))
-    return np.column_stack(cols)
+    """New patients per draw and channel, ``(n_draws, n_channels)``, at ``spend_scale``."""
+    draws = np.asarray(response.new_patients_by_channel(np.asarray(spend_scale)), dtype=float)
+    if draws.ndim != 2 or draws.shape[1] != len(response.channels):
+        raise ValueError("new_patients_by_channel must return (n_draws, n_channels)")
+    return draws
 
 
 def spend_bounds(

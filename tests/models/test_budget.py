@@ -20,9 +20,12 @@ class FakeResponse:
         self.a = a
         self.k = k
 
-    def new_patients(self, spend_scale: np.ndarray) -> np.ndarray:
+    def new_patients_by_channel(self, spend_scale: np.ndarray) -> np.ndarray:
         s = np.asarray(spend_scale) * self.window_spend
-        return (self.a * (1 - np.exp(-s / self.k))).sum(axis=1)
+        return self.a * (1 - np.exp(-s / self.k))
+
+    def new_patients(self, spend_scale: np.ndarray) -> np.ndarray:
+        return self.new_patients_by_channel(spend_scale).sum(axis=1)
 
 
 def fake(n_draws: int = 200, seed: int = 0) -> FakeResponse:
@@ -147,3 +150,29 @@ def test_bounds_validation():
         spend_bounds(
             np.array([1.0, 2.0]), lower=np.array([3.0, np.nan]), upper=np.array([2.0, np.nan])
         )
+
+
+def test_with_the_mmm_response_model_including_carry_in():
+    from models.mmm.response import ResponseModel
+
+    rng = np.random.default_rng(3)
+    n, g, w, c, lag = 40, 3, 10, 3, 4
+    resp = ResponseModel(
+        channels=("a", "b", "c"),
+        window_spend=np.array([5_000.0, 3_000.0, 2_000.0]),
+        max_weekly_spend=np.array([600.0, 400.0, 300.0]),
+        pop=np.array([1e5, 2e5, 5e4]),
+        lagged_pre=rng.uniform(0, 0.5, (g, w, c, lag)) * (np.arange(lag) >= 2),
+        lagged_win=rng.uniform(0, 1.0, (g, w, c, lag)),
+        decay=rng.uniform(0.2, 0.6, (n, c)),
+        half_saturation=rng.uniform(0.5, 1.5, (n, c)),
+        slope=rng.uniform(1.0, 2.0, (n, c)),
+        beta=rng.uniform(1e-5, 5e-5, (n, g, c)),
+    )
+    plan = optimise_budget(resp, n_weeks=w)
+    assert plan.recommended_spend.sum() == pytest.approx(10_000.0, rel=1e-6)
+    np.testing.assert_allclose(
+        plan.recommended_draws.sum(axis=1),
+        resp.new_patients(plan.recommended_spend / resp.window_spend),
+    )
+    assert plan.expected_gain >= 0

@@ -114,9 +114,12 @@ class Linear:
     channels = ("search", "tv")
     window_spend = np.array([800.0, 400.0])
 
-    def new_patients(self, spend_scale):
+    def new_patients_by_channel(self, spend_scale):
         s = np.asarray(spend_scale) * self.window_spend
-        return np.array([[1.0], [2.0]]) * (np.sqrt(s[0]) + 2 * np.sqrt(s[1]))
+        return np.array([[1.0], [2.0]]) * np.sqrt(s * np.array([1.0, 4.0]))
+
+    def new_patients(self, spend_scale):
+        return self.new_patients_by_channel(spend_scale).sum(axis=1)
 
 
 def test_spend_range_and_budget_plan(conn):
