@@ -124,15 +124,19 @@ class DesignProposal:
         weeks: test length in weeks.
         treatment_geos, control_geos: market codes.
         mde_new_patients: minimum detectable effect (80% power, alpha 0.10, two-sided) as
-            cumulative new patients over the test weeks in the treatment markets.
-        mde_pct: the MDE in percent of the treatment markets' expected new patients.
-        power: power at the MDE re-estimated on held-out backtests (winner's-curse guard).
-        expected_lost_new_patients: new patients a holdout is expected to lose (from the
-            channel's last-touch-free estimate: the historical spend per new patient ratio is not
-            used; see ``design.py``).
-        expected_spend_saved: USD the treatment markets would spend on the channel during
-            the test (saved by a holdout).
-        n_backtests: placebo backtests behind the MDE.
+            cumulative new patients in the treatment markets over the test weeks, from held-out
+            placebo backtests (not the ones used to choose the markets).
+        mde_pct: the MDE in percent of ``expected_new_patients``.
+        power: share of held-out backtests in which an effect of the MDE is detected
+            (p < 0.10): the winner's-curse guard.
+        expected_lost_new_patients: new patients a holdout is expected to lose (spend saved /
+            the assumed PAC; NaN when no PAC was given).
+        expected_spend_saved: USD the treatment markets would spend on the channel during the
+            test (what a holdout saves).
+        n_backtests: held-out backtests behind ``mde_new_patients`` and ``power``.
+        mde_in_selection: the MDE the selection backtests suggested (optimistic: the chosen
+            design was the best on them).
+        expected_new_patients: the treatment markets' expected new patients during the test.
     """
 
     channel: str
@@ -145,3 +149,5 @@ class DesignProposal:
     expected_lost_new_patients: float
     expected_spend_saved: float
     n_backtests: int = 0
+    mde_in_selection: float = float("nan")
+    expected_new_patients: float = float("nan")

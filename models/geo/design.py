@@ -1,0 +1,203 @@
+"""Design of a geo holdout test: which markets, how small an effect it can see, what it costs.
+
+1. Candidates: markets are ranked by their recent weekly new patients and cut into ``k`` strata
+   of neighbours; a candidate treatment set takes one market at random from each stratum
+   (stratified, then randomised), so every candidate resembles the whole footprint.
+2. Selection: every candidate is backtested as a placebo test (no effect) on a set of past
+   windows of the test's length; the candidate with the smallest error of the synthetic-control
+   estimate, relative to its expected new patients, is chosen.
+3. Winner's-curse guard: choosing the best of many candidates on the same backtests flatters it.
+   The chosen design's minimum detectable effect and power are therefore re-estimated on a
+   disjoint set of held-out windows: the MDE at 80% power and alpha 0.10 (two-sided) is
+   ``(z_0.95 + z_0.80) * RMSE`` of the held-out placebo estimates (from the full analysis, the
+   one the real test will get), and the reported power is the share of held-out windows where
+   the conformal test rejects "no effect" once an effect of that MDE is removed from the
+   treatment markets.
+4. Cost of a holdout: spend saved = the treatment markets' mean weekly spend on the channel over
+   the last year x weeks; expected lost new patients = spend saved / an assumed PAC (the
+   caller's, e.g. the MMM's; unknown when none is given).
+
+Units: new patients and USD over the whole test; ``mde_pct`` in percent of the treatment
+markets' expected new patients during the test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import norm
+
+from models.geo.analysis import estimate_effect
+from models.geo.inference import conformal_pvalue
+from models.geo.synthetic_control import control_scale, fit_sc
+from models.geo.types import DesignProposal
+from models.panel import Panel
+
+ALPHA = 0.10
+POWER = 0.80
+MIN_PRE_WEEKS = 26
+"""Weeks of history before a backtest window."""
+RECENT_WEEKS = 52
+N_CANDIDATES = 40
+N_SELECTION = 12
+N_HOLDOUT = 80
+
+
+def _default_treated(n_geos: int) -> int:
+    return max(1, min(n_geos - 2, round(n_geos / 5)))
+
+
+def _candidates(rng: np.random.Generator, size: np.ndarray, k: int, n: int) -> list[np.ndarray]:
+    """Up to ``n`` distinct stratified random treatment sets of ``k`` market indices."""
+    strata = np.array_split(np.argsort(size), k)
+    seen: set[tuple[int, ...]] = set()
+    out = []
+    for _ in range(4 * n):
+        pick = tuple(sorted(int(rng.choice(s)) for s in strata))
+        if pick not in seen:
+            seen.add(pick)
+            out.append(np.array(pick))
+        if len(out) == n:
+            break
+    return out
+
+
+def _windows(rng: np.random.Generator, n_weeks: int, weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start weeks of backtest windows, split at random into selection and held-out sets."""
+    starts = np.arange(MIN_PRE_WEEKS, n_weeks - weeks + 1)
+    if starts.size < 4:
+        raise ValueError(
+            f"the panel is too short to backtest a {weeks}-week test: it needs at least "
+            f"{MIN_PRE_WEEKS + weeks + 3} weeks"
+        )
+    starts = rng.permutation(starts)
+    n_sel = min(N_SELECTION, starts.size // 3)
+    sel = starts[:n_sel]
+    hold = starts[n_sel : n_sel + N_HOLDOUT]
+    return sel, hold
+
+
+def _series(panel: Panel, treated: np.ndarray, start: int, weeks: int):
+    controls = np.setdiff1d(np.arange(panel.n_geos), treated)
+    idx = np.arange(0, start + weeks)
+    y = panel.new_patients[treated][:, idx].sum(axis=0).astype(float)
+    x = panel.new_patients[controls][:, idx].T.astype(float)
+    keep = x[:start].sum(axis=0) > 0
+    return y, x[:, keep]
+
+
+def _placebo_error(panel: Panel, treated: np.ndarray, start: int, weeks: int) -> float:
+    """Quick placebo error (plain SC fitted on the pre-period), new patients over the window."""
+    y, x = _series(panel, treated, start, weeks)
+    scale = control_scale(x[:start], y[:start])
+    model = fit_sc(x[:start], y[:start], scale)
+    return float(np.sum(y[start:] - model.predict(x[start:])))
+
+
+def _prepared(panel: Panel, treated: np.ndarray, start: int, weeks: int) -> tuple:
+    """A held-out backtest: series, control scale, chosen ridge and the placebo error."""
+    y, x = _series(panel, treated, start, weeks)
+    est = estimate_effect(y, x, weeks)
+    return y, x, control_scale(x[:start], y[:start]), float(est["ridge"]), float(est["effect"])
+
+
+def _power(backtests: list[tuple], weeks: int, effect: float) -> float:
+    """Share of backtests whose conformal test rejects "no effect" (p < ALPHA) once ``effect``
+    new patients are removed from the treatment markets' test weeks (in proportion to them)."""
+    hits = []
+    for y, x, scale, ridge, _ in backtests:
+        y1 = y.copy()
+        post = y1[-weeks:]
+        share = post / post.sum() if post.sum() > 0 else np.full(weeks, 1.0 / weeks)
+        y1[-weeks:] = post - effect * share
+        hits.append(conformal_pvalue(x, y1, weeks, scale, ridge, 0.0) < ALPHA)
+    return float(np.mean(hits))
+
+
+def propose_design(
+    panel: Panel,
+    channel: str,
+    weeks: int,
+    treated: int | None = None,
+    seed: int = 0,
+    pac: float | None = None,
+) -> DesignProposal:
+    """Propose a holdout test of ``channel`` lasting ``weeks`` weeks.
+
+    Args:
+        panel: the weekly panel (history to backtest on).
+        channel: a paid channel of the panel.
+        weeks: test length in weeks (>= 1).
+        treated: number of treatment markets; default one in five markets (at least 1).
+        seed: seed of the randomisation.
+        pac: assumed USD per incremental new patient of the channel, for the expected loss.
+
+    Returns:
+        A :class:`DesignProposal`.
+
+    Raises:
+        ValueError: unknown channel, bad ``weeks`` or ``treated``, or too little history
+            (messages carry no data values).
+    """
+    if channel not in panel.channels:
+        raise ValueError(f"unknown channel '{channel}': the paid channels are {panel.channels}")
+    if weeks < 1:
+        raise ValueError("--weeks must be at least 1")
+    if panel.n_geos < 3:
+        raise ValueError("a geo test needs at least 3 markets")
+    k = _default_treated(panel.n_geos) if treated is None else int(treated)
+    if not 1 <= k <= panel.n_geos - 2:
+        raise ValueError(
+            f"--treated must be between 1 and {panel.n_geos - 2} (the panel has "
+            f"{panel.n_geos} markets; at least 2 stay as controls)"
+        )
+    rng = np.random.default_rng(seed)
+    c = panel.channels.index(channel)
+    recent = slice(max(0, panel.n_weeks - RECENT_WEEKS), panel.n_weeks)
+    size = panel.new_patients[:, recent].mean(axis=1)
+    sel, hold = _windows(rng, panel.n_weeks, weeks)
+
+    # selection on the selection windows: relative RMSE of placebo estimates
+    best, best_score = None, math.inf
+    for cand in _candidates(rng, size, k, N_CANDIDATES):
+        errs = np.array([_placebo_error(panel, cand, int(s), weeks) for s in sel])
+        level = size[cand].sum() * weeks
+        score = float(np.sqrt(np.mean(errs**2))) / level
+        if score < best_score:
+            best, best_score = cand, score
+    assert best is not None
+    z = float(norm.ppf(1 - ALPHA / 2) + norm.ppf(POWER))
+    mde_sel = z * best_score * size[best].sum() * weeks
+
+    # winner's-curse guard: MDE calibrated on one set of windows the choice did not see,
+    # power at that MDE re-estimated on another
+    calib = [_prepared(panel, best, int(s), weeks) for s in hold[: len(hold) // 2]]
+    check = [_prepared(panel, best, int(s), weeks) for s in hold[len(hold) // 2 :]]
+    rmse = float(np.sqrt(np.mean([b[4] ** 2 for b in calib])))
+    mde = z * rmse
+    for factor in np.arange(0.6, 4.01, 0.1):
+        if _power(calib, weeks, factor * z * rmse) >= POWER:
+            mde = float(factor * z * rmse)
+            break
+    else:
+        mde = float(4.0 * z * rmse)
+    power = _power(check, weeks, mde)
+    expected_np = size[best].sum() * weeks
+    spend_saved = float(panel.spend[best][:, recent, c].sum(axis=0).mean() * weeks)
+    lost = spend_saved / pac if pac and pac > 0 else math.nan
+    controls = np.setdiff1d(np.arange(panel.n_geos), best)
+    return DesignProposal(
+        channel=channel,
+        weeks=weeks,
+        treatment_geos=tuple(panel.geos[i] for i in best),
+        control_geos=tuple(panel.geos[i] for i in controls),
+        mde_new_patients=mde,
+        mde_pct=float(100.0 * mde / expected_np) if expected_np > 0 else math.nan,
+        power=power,
+        expected_lost_new_patients=float(lost),
+        expected_spend_saved=spend_saved,
+        n_backtests=len(check),
+        mde_in_selection=float(mde_sel),
+        expected_new_patients=float(expected_np),
+    )
