@@ -158,8 +158,42 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 1 if rejected else 0
 
 
+SAFE_ERRORS = frozenset(
+    {
+        "Failure",
+        "IngestError",
+        "MissingFeedError",
+        "PanelError",
+        "WarehouseError",
+        "GuardError",
+        "DagsterAssetCheckFailedError",
+    }
+)
+"""Error classes whose messages are written by clearcount itself and carry no file values."""
+
+
+def _error_text(error: object) -> str:
+    """The innermost error's message if it is one of ours, else only its class name."""
+    while getattr(error, "cause", None) is not None and getattr(error, "cls_name", "") in {
+        "DagsterExecutionStepExecutionError",
+        "DagsterUserCodeExecutionError",
+    }:
+        error = error.cause  # type: ignore[attr-defined]
+    cls_name = getattr(error, "cls_name", None) or "error"
+    message = (getattr(error, "message", "") or "").strip()
+    if cls_name in SAFE_ERRORS and message:
+        first = message.splitlines()[0]
+        prefix = f"{cls_name}: "
+        text = first.split(prefix, 1)[1] if prefix in first else first
+        return text.rstrip(".")
+    return (
+        f"{cls_name} (details withheld because they may quote data; see "
+        "`clearcount refresh --verbose` or the run in the Dagster UI)"
+    )
+
+
 def _failure_paragraph(result: object) -> str:
-    """One value-free paragraph naming the failed steps and their errors."""
+    """One value-free paragraph naming the failed steps, failed checks and why."""
     import dagster as dg
 
     parts: list[str] = []
@@ -167,11 +201,8 @@ def _failure_paragraph(result: object) -> str:
         if event.event_type == dg.DagsterEventType.STEP_FAILURE:
             error = event.step_failure_data.error if event.step_failure_data else None
             if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
-                continue  # reported below through the check's own description
-            message = (
-                error.message.strip().splitlines()[-1] if error and error.message else "failed"
-            )
-            parts.append(f"Step '{event.step_key}' failed: {message.rstrip('.')}.")
+                continue  # reported through the check's own description
+            parts.append(f"Step '{event.step_key}' failed: {_error_text(error)}.")
         elif (
             event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
             and not event.event_specific_data.passed
@@ -181,21 +212,17 @@ def _failure_paragraph(result: object) -> str:
                 f"Check '{evaluation.check_name}' of '{evaluation.asset_key.to_user_string()}'"
                 f" failed: {(evaluation.description or 'no description').rstrip('.')}."
             )
-    skipped = sum(
-        1
-        for e in result.all_events  # type: ignore[attr-defined]
-        if e.event_type == dg.DagsterEventType.STEP_SKIPPED
-    )
     text = " ".join(parts) if parts else "The run did not succeed."
-    tail = f" {skipped} downstream step(s) did not run." if skipped else ""
     return (
-        f"clearcount refresh failed. {text}{tail} The warehouse keeps the data of the last "
-        "successful load of each feed; fix or remove the named files and run the refresh again."
+        f"clearcount refresh failed. {text} Steps downstream of a failure did not run. The "
+        "warehouse keeps the data of the last successful load of each feed; fix or remove the "
+        "named files and run the refresh again."
     )
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Run ``weekly_refresh`` in-process; print the dashboards' path or a failure paragraph."""
+    from pipelines.resources import warehouse_resource
     from pipelines.settings import Settings
     from pipelines.warehouse import refresh_lock
 
@@ -221,6 +248,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         level = "INFO" if args.verbose else "CRITICAL"
         result = job.execute_in_process(
             raise_on_error=False,
+            resources={"duckdb": warehouse_resource()},
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
         )
     if not result.success:
@@ -274,7 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pipelines.ingest import IngestError
         from pipelines.warehouse import WarehouseError
 
-        if isinstance(exc, IngestError | WarehouseError):
+        code_error = type(exc).__module__.startswith("dagster") or isinstance(
+            exc, ImportError | SyntaxError
+        )
+        if isinstance(exc, IngestError | WarehouseError) or code_error:
             print(f"clearcount {args.command}: {exc}", file=sys.stderr)
         else:
             print(

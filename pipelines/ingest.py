@@ -212,6 +212,21 @@ def _loaded(conn: duckdb.DuckDBPyConnection, feed: str) -> dict[str, tuple[str, 
     }
 
 
+def _now() -> datetime:
+    """Current UTC time without timezone (DuckDB TIMESTAMP)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _markets_changed_since_load(conn: duckdb.DuckDBPyConnection, feed: str) -> bool:
+    """True when staging.markets was rebuilt after ``feed``'s files were last loaded."""
+    ((markets_at, feed_at),) = conn.execute(
+        "SELECT (SELECT max(loaded_at) FROM audit.loaded_files WHERE feed = 'markets'), "
+        "(SELECT min(loaded_at) FROM audit.loaded_files WHERE feed = ?)",
+        [feed],
+    ).fetchall()
+    return markets_at is not None and feed_at is not None and markets_at > feed_at
+
+
 def record_scan(conn: duckdb.DuckDBPyConnection, result: ScanResult) -> None:
     """Append one ``audit.file_scans`` row for a guard scan."""
     conn.execute(
@@ -224,7 +239,7 @@ def record_scan(conn: duckdb.DuckDBPyConnection, result: ScanResult) -> None:
             result.rows,
             result.verdict,
             result.rules_text(),
-            datetime.now(UTC).replace(tzinfo=None),
+            _now(),
         ],
     )
 
@@ -272,12 +287,15 @@ def load_feed(
         geos = staged_geos(conn)
 
     loaded = _loaded(conn, feed)
+    # Files loaded before the markets feed last changed are scanned again: their geos are
+    # checked against the current markets.
+    stale = feed != "markets" and _markets_changed_since_load(conn, feed)
     statuses: list[FileStatus] = []
     hashes: dict[str, str] = {}
     for path in paths:
         digest = sha256_of(path)
         hashes[path.name] = digest
-        if loaded.get(path.name, ("", 0))[0] == digest:
+        if not stale and loaded.get(path.name, ("", 0))[0] == digest:
             statuses.append(
                 FileStatus(path.name, digest, "accepted", loaded[path.name][1], "", scanned=False)
             )
@@ -302,6 +320,8 @@ def load_feed(
     if accepted and not unchanged:
         _rebuild(conn, spec, paths, hashes)
         changed = True
+    elif accepted and stale:
+        conn.execute("UPDATE audit.loaded_files SET loaded_at = ? WHERE feed = ?", [_now(), feed])
     staged = conn.execute(f"SELECT count(*) FROM staging.{feed}").fetchall()[0]
     return FeedLoad(
         feed=feed,
@@ -348,7 +368,7 @@ def _rebuild(
         conn.execute(f"DELETE FROM staging.{feed}")
         conn.execute(sql_text(f"staging/{feed}.sql"))
         conn.execute("DELETE FROM audit.loaded_files WHERE feed = ?", [feed])
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = _now()
         for path in paths:
             conn.execute(
                 "INSERT INTO audit.loaded_files (feed, file_name, sha256, rows, loaded_at) "
