@@ -1,0 +1,192 @@
+"""Validity and speed study of the geo-test analysis and design, on simulator worlds.
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/bench_geo.py [--quick]`` (about 2-4 minutes;
+``--quick`` runs a fifth of the placebo and injection tests).
+
+(a) A/A: placebo tests with no effect (random treatment sets of 2-6 markets, random 4-10 week
+    windows in the history before any real test): share with p < 0.10 should lie in
+    [0.05, 0.15].
+(b) Injected effects: the same placebo tests with new patients of the treatment markets in the
+    test weeks thinned (holdout: each patient kept with probability 1 - lift) or augmented
+    (scale-up: Poisson(lift x observed) added); the true effect is the realised number of removed
+    or added patients. Coverage of the 90% interval (bar: >= 0.85) and power (p < 0.10) per
+    lift.
+(c) The committed sample's world and four other seeds: does each real test's 90% interval cover
+    its true incremental new patients (truth.json definition)?
+(d) Timings: ``propose_design`` for 24 markets and an 8-week test; analysis of all tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.geo.design import propose_design  # noqa: E402
+
+from models.geo.analysis import analyze_test, analyze_tests  # noqa: E402
+from models.geo.types import GeoTest  # noqa: E402
+from models.simulate import WorldConfig, simulate_world  # noqa: E402
+
+SAMPLE_SEED = WorldConfig().seed
+OTHER_SEEDS = (1, 2, 3, 4)
+STUDY_SEEDS = (101, 102, 103, 104, 105)
+LIFTS = (0.02, 0.05, 0.10, 0.20)
+
+
+def week(panel, i: int) -> date:
+    return panel.weeks[i].astype(object)
+
+
+def random_placebo(rng: np.random.Generator, world, channel: str) -> GeoTest:
+    """A random test before every real test of the world."""
+    panel = world.panel
+    first_real = min((panel.weeks.tolist().index(np.datetime64(t.start_week, "D")))
+                     for t in world.tests)  # fmt: skip
+    length = int(rng.integers(4, 11))
+    start = int(rng.integers(20, first_real - length - 1))
+    k = int(rng.integers(2, 7))
+    treated = tuple(sorted(rng.choice(panel.geos, size=k, replace=False).tolist()))
+    design = "holdout" if rng.random() < 0.5 else "scale_up"
+    return GeoTest(f"placebo_{start}_{k}", channel, design, week(panel, start),
+                   week(panel, start + length - 1), treated)  # fmt: skip
+
+
+def inject(rng: np.random.Generator, world, test: GeoTest, lift: float):
+    """Panel with the effect injected, and the realised effect (new patients, positive)."""
+    panel = world.panel
+    gi = [panel.geos.index(g) for g in test.treatment_geos]
+    w0 = panel.weeks.tolist().index(np.datetime64(test.start_week, "D"))
+    w1 = panel.weeks.tolist().index(np.datetime64(test.end_week, "D")) + 1
+    y = panel.new_patients.copy()
+    block = y[np.ix_(gi, range(w0, w1))]
+    if test.design == "holdout":
+        kept = rng.binomial(block.astype(np.int64), 1.0 - lift)
+        effect = float((block - kept).sum())
+        y[np.ix_(gi, range(w0, w1))] = kept
+    else:
+        added = rng.poisson(lift * block)
+        effect = float(added.sum())
+        y[np.ix_(gi, range(w0, w1))] = block + added
+    return replace(panel, new_patients=y), effect
+
+
+def study(n_aa: int, n_per_lift: int) -> dict:
+    rng = np.random.default_rng(7)
+    worlds = [simulate_world(WorldConfig(seed=s)) for s in STUDY_SEEDS]
+    out: dict = {"aa": [], "inj": {lift: [] for lift in LIFTS}}
+    for i in range(n_aa):
+        world = worlds[i % len(worlds)]
+        channel = world.panel.channels[i % world.panel.n_channels]
+        test = random_placebo(rng, world, channel)
+        r = analyze_test(world.panel, test, world.tests)
+        if r.ok:
+            out["aa"].append((r.p_value, r.incremental_new_patients_lo <= 0
+                              <= r.incremental_new_patients_hi))  # fmt: skip
+    for lift in LIFTS:
+        for i in range(n_per_lift):
+            world = worlds[i % len(worlds)]
+            test = random_placebo(rng, world, world.panel.channels[i % world.panel.n_channels])
+            panel, effect = inject(rng, world, test, lift)
+            r = analyze_test(panel, test, world.tests)
+            if r.ok:
+                covered = r.incremental_new_patients_lo <= effect <= r.incremental_new_patients_hi
+                out["inj"][lift].append((r.p_value, covered, r.incremental_new_patients - effect))
+    return out
+
+
+def real_tests() -> list[tuple]:
+    rows = []
+    for seed in (SAMPLE_SEED, *OTHER_SEEDS):
+        world = simulate_world(WorldConfig(seed=seed))
+        for r in analyze_tests(world.panel, world.tests):
+            truth = world.truth["tests"][r.test_id]["incremental_new_patients"]
+            rows.append((seed, r, truth))
+    return rows
+
+
+def timings() -> dict:
+    world = simulate_world(WorldConfig(seed=SAMPLE_SEED, n_geos=24))
+    t0 = time.perf_counter()
+    proposal = propose_design(world.panel, "search", 8)
+    t_design = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    analyze_tests(world.panel, world.tests)
+    t_analysis = time.perf_counter() - t0
+    # a heavier refresh: 10 tests on the same panel
+    tests = [t for t in world.tests]
+    start = world.panel.n_weeks - 60
+    for j in range(8):
+        g = world.panel.geos[2 * j : 2 * j + 2]
+        tests.append(GeoTest(f"extra_{j}", world.panel.channels[j % 6], "holdout",
+                             week(world.panel, start - 6 * j), week(world.panel, start - 6 * j + 5),
+                             tuple(g)))  # fmt: skip
+    t0 = time.perf_counter()
+    analyze_tests(world.panel, tests)
+    t_ten = time.perf_counter() - t0
+    return {"design": t_design, "analysis": t_analysis, "analysis10": t_ten, "proposal": proposal}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    n_aa, n_lift = (50, 15) if args.quick else (250, 60)
+    t0 = time.perf_counter()
+    res = study(n_aa, n_lift)
+    aa = np.array([p for p, _ in res["aa"]])
+    print(
+        f"\n(a) A/A placebo tests: n={aa.size}, share p<0.10 = {np.mean(aa < 0.10):.3f} "
+        f"(bar 0.05-0.15); 90% interval covers 0: {np.mean([c for _, c in res['aa']]):.3f}"
+    )
+    print("\n(b) injected effects        n  coverage90  power(p<0.10)  mean error")
+    all_cov = []
+    for lift, rows in res["inj"].items():
+        cov = np.mean([c for _, c, _ in rows])
+        power = np.mean([p < 0.10 for p, _, _ in rows])
+        err = np.mean([e for _, _, e in rows])
+        all_cov += [c for _, c, _ in rows]
+        print(
+            f"    lift {lift:>5.0%}           {len(rows):>4d}  {cov:>9.3f}  {power:>12.3f}  {err:>10.1f}"
+        )
+    print(f"    all                  {len(all_cov):>4d}  {np.mean(all_cov):>9.3f}   (bar >= 0.85)")
+    print("\n(c) real tests: seed  test                  true    estimate  [90% interval]  covered")
+    n_cov = 0
+    rows = real_tests()
+    for seed, r, truth in rows:
+        if not r.ok:
+            print(f"    {seed:>9d}  {r.test_id:<20s} not analysed: {r.message}")
+            continue
+        ok = r.incremental_new_patients_lo <= truth <= r.incremental_new_patients_hi
+        n_cov += ok
+        print(
+            f"    {seed:>9d}  {r.test_id:<20s} {truth:>7.1f}  {r.incremental_new_patients:>8.1f}  "
+            f"[{r.incremental_new_patients_lo:>7.1f}, {r.incremental_new_patients_hi:>7.1f}]  "
+            f"{'yes' if ok else 'NO'}  ({r.method})"
+        )
+    print(f"    covered {n_cov} of {len(rows)}")
+    t = timings()
+    print(
+        f"\n(d) timings: propose_design 24 markets, 8 weeks: {t['design']:.1f} s (bar 60 s); "
+        f"analysis of the world's {2} tests: {t['analysis']:.2f} s; of 10 tests: "
+        f"{t['analysis10']:.2f} s (bar 30 s)"
+    )
+    p = t["proposal"]
+    print(
+        f"    design: {len(p.treatment_geos)} treated, MDE {p.mde_pct:.1f}% "
+        f"({p.mde_new_patients:.0f} new patients), held-out power at MDE {p.power:.2f} "
+        f"on {p.n_backtests} backtests"
+    )
+    print(f"\ntotal {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
