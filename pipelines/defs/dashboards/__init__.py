@@ -1,3 +1,48 @@
-import dagster as dg
+"""Dashboards domain: one asset writing the four self-contained HTML pages.
 
-defs = dg.Definitions()
+Reads the warehouse (small cells suppressed by ``pipelines.small_cells``), renders with Plotly
+and writes ``$CLEARCOUNT_OUTPUT_DIR/dashboards/*.html``. Its metadata links to every page.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.settings import Settings
+
+GROUP = "dashboards"
+POOL = "warehouse"
+
+
+@dg.asset(
+    group_name=GROUP,
+    pool=POOL,
+    deps=["pac_by_channel", "budget_plan", "weekly_panel"],
+    kinds={"plotly", "html"},
+    description=(
+        "Leadership summary (index.html), model page, geo tests page and data & privacy page: "
+        "each one self-contained HTML file (plotly.js inlined, no network) under "
+        "$CLEARCOUNT_OUTPUT_DIR/dashboards/. Every published count passes the small-cell filter."
+    ),
+)
+def dashboards(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    from pipelines.dashboards import read_dashboard_data, render_pages, write_pages
+
+    settings = Settings.from_env()
+    with duckdb.get_connection() as conn:
+        data = read_dashboard_data(conn, settings.min_cell)
+    paths = write_pages(render_pages(data), settings.output_dir / "dashboards")
+    context.log.info(f"dashboards written: {paths['index.html']}")
+    metadata: dict[str, dg.MetadataValue] = {
+        "index": dg.MetadataValue.path(str(paths["index.html"])),
+        "index_url": dg.MetadataValue.url(paths["index.html"].as_uri()),
+    }
+    for name, path in paths.items():
+        if name != "index.html":
+            metadata[name.removesuffix(".html")] = dg.MetadataValue.path(str(path))
+    metadata["refreshed_at"] = dg.MetadataValue.text(
+        data.ctx.refreshed_at.isoformat() if data.ctx.refreshed_at else "unknown"
+    )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+defs = dg.Definitions(assets=[dashboards])
