@@ -15,13 +15,15 @@ from pipelines.dashboards.page import (
     empty_note,
     esc,
     figure_html,
-    interval as between,
     page,
     pct,
     section,
     stamp,
     table_html,
     usd,
+)
+from pipelines.dashboards.page import (
+    interval as between,
 )
 
 
