@@ -29,9 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from models.geo.design import propose_design  # noqa: E402
-
 from models.geo.analysis import analyze_test, analyze_tests  # noqa: E402
+from models.geo.design import propose_design  # noqa: E402
 from models.geo.types import GeoTest  # noqa: E402
 from models.simulate import WorldConfig, simulate_world  # noqa: E402
 
@@ -102,8 +101,32 @@ def study(n_aa: int, n_per_lift: int) -> dict:
     return out
 
 
+def committed_sample() -> list[tuple]:
+    """The committed landing files of data/sample through the guard, ingest and panel."""
+    import json
+
+    from models.geo.analysis import parse_experiments
+    from pipelines.feeds import FEED_ORDER
+    from pipelines.ingest import load_feed
+    from pipelines.panel import build_panel_tables, read_experiments, read_panel
+    from pipelines.warehouse import apply_schema, connect
+
+    landing = Path(__file__).resolve().parents[1] / "data" / "sample"
+    truth = json.loads((landing / "truth.json").read_text())
+    conn = connect(":memory:")
+    apply_schema(conn)
+    for feed in FEED_ORDER:
+        load_feed(conn, feed, landing)
+    build_panel_tables(conn)
+    panel = read_panel(conn)
+    tests, failed = parse_experiments(read_experiments(conn))
+    conn.close()
+    results = failed + analyze_tests(panel, tests)
+    return [("sample", r, truth["tests"][r.test_id]["incremental_new_patients"]) for r in results]
+
+
 def real_tests() -> list[tuple]:
-    rows = []
+    rows = committed_sample()
     for seed in (SAMPLE_SEED, *OTHER_SEEDS):
         world = simulate_world(WorldConfig(seed=seed))
         for r in analyze_tests(world.panel, world.tests):
@@ -162,12 +185,12 @@ def main() -> int:
     rows = real_tests()
     for seed, r, truth in rows:
         if not r.ok:
-            print(f"    {seed:>9d}  {r.test_id:<20s} not analysed: {r.message}")
+            print(f"    {seed!s:>9}  {r.test_id:<20s} not analysed: {r.message}")
             continue
         ok = r.incremental_new_patients_lo <= truth <= r.incremental_new_patients_hi
         n_cov += ok
         print(
-            f"    {seed:>9d}  {r.test_id:<20s} {truth:>7.1f}  {r.incremental_new_patients:>8.1f}  "
+            f"    {seed!s:>9}  {r.test_id:<20s} {truth:>7.1f}  {r.incremental_new_patients:>8.1f}  "
             f"[{r.incremental_new_patients_lo:>7.1f}, {r.incremental_new_patients_hi:>7.1f}]  "
             f"{'yes' if ok else 'NO'}  ({r.method})"
         )

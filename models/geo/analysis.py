@@ -339,7 +339,7 @@ def analyze_tests(panel: Panel, tests: Sequence[GeoTest]) -> list[GeoTestResult]
     return results
 
 
-def tests_from_frame(frame: pl.DataFrame) -> tuple[list[GeoTest], list[GeoTestResult]]:
+def parse_experiments(frame: pl.DataFrame) -> tuple[list[GeoTest], list[GeoTestResult]]:
     """Turn rows of the experiments feed into tests.
 
     Args:

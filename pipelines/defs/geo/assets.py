@@ -159,13 +159,13 @@ def result_frames(results: list, weeks: np.ndarray) -> dict[str, pl.DataFrame]:
 def geo_test_results(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    from models.geo.analysis import analyze_tests, tests_from_frame
+    from models.geo.analysis import analyze_tests, parse_experiments
     from pipelines.panel import read_experiments, read_panel
 
     started = time.perf_counter()
     with duckdb.get_connection() as conn:
         panel = read_panel(conn)
-        tests, malformed = tests_from_frame(read_experiments(conn))
+        tests, malformed = parse_experiments(read_experiments(conn))
         results = malformed + analyze_tests(panel, tests)
         _write(conn, "geo/write_results.sql", result_frames(results, panel.weeks))
     failed = [r for r in results if not r.ok]
