@@ -1,3 +1,7 @@
+"""MMM domain: the ``mmm_fit`` asset and its blocking ``mmm_converged`` check."""
+
 import dagster as dg
 
-defs = dg.Definitions()
+from pipelines.defs.mmm.assets import mmm_fit
+
+defs = dg.Definitions(assets=[mmm_fit])

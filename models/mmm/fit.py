@@ -1,0 +1,399 @@
+"""Fit the media mix model to a panel and turn the posterior into results."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from models.mmm.diagnostics import Diagnostics, sampler_diagnostics
+from models.mmm.model import Draws, LiftData, Priors, build_model, model_data
+from models.mmm.response import ResponseModel
+from models.mmm.results import (
+    channel_summary,
+    contributions_frame,
+    national_components,
+    predictive_national,
+    response_curves,
+    response_model,
+    split_lagged,
+    window_incremental,
+)
+from models.mmm.transforms import GeometricAdstock, HillSaturation
+from models.panel import Panel
+
+log = logging.getLogger(__name__)
+
+MIN_WEEKS = 52
+
+
+@dataclass(frozen=True)
+class MMMConfig:
+    """Settings of a fit.
+
+    Attributes:
+        window_weeks: the reporting window (last N weeks) for PAC.
+        draws, tune, chains, cores: sampler settings (nutpie, threads; no fork).
+        seed: makes a fit reproducible.
+        max_lag: adstock length in weeks.
+        n_fourier: yearly Fourier pairs in the baseline.
+        target_accept: nutpie step-size target.
+        holdout_weeks: weeks held out for the out-of-sample check (0 = skip it).
+        holdout_draws, holdout_tune: sampler settings of the cheaper holdout fit.
+        response_draws: posterior draws kept in the :class:`ResponseModel`.
+        adstock, saturation, priors: transform settings and priors.
+    """
+
+    window_weeks: int = 52
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 2
+    cores: int = 2
+    seed: int = 20240601
+    max_lag: int = 8
+    n_fourier: int = 2
+    target_accept: float = 0.9
+    holdout_weeks: int = 13
+    holdout_draws: int = 300
+    holdout_tune: int = 500
+    response_draws: int = 200
+    saturation: HillSaturation = field(default_factory=HillSaturation)
+    priors: Priors = field(default_factory=Priors)
+
+    @property
+    def adstock(self) -> GeometricAdstock:
+        return GeometricAdstock(max_lag=self.max_lag)
+
+
+@dataclass
+class MMMFit:
+    """A fitted model and its results.
+
+    Attributes:
+        idata: arviz InferenceData (posterior, sample_stats).
+        diagnostics: convergence and fit checks.
+        channels: channels fitted (channels without spend are dropped).
+        channel_summary: one row per channel (``mmm.channel_summary`` columns but ``fitted_at``).
+        contributions: national weekly contributions per component.
+        response_curves: national weekly response curves.
+        fit_vs_actual: national weekly actual vs fitted (holdout weeks from the holdout fit).
+        response: posterior response for the budget optimiser.
+        notes: logged treatments of the input (dropped channels, markets, trimmed weeks).
+        seconds: wall time of the whole fit; ``sampling_seconds``: of the main sampler run
+            including compilation.
+        calibrated: a lift measurement entered the fit.
+        n_geos, n_weeks: panel size fitted.
+    """
+
+    idata: Any
+    diagnostics: Diagnostics
+    channels: tuple[str, ...]
+    channel_summary: pl.DataFrame
+    contributions: pl.DataFrame
+    response_curves: pl.DataFrame
+    fit_vs_actual: pl.DataFrame
+    response: ResponseModel
+    notes: list[str]
+    seconds: float
+    sampling_seconds: float
+    calibrated: bool
+    n_geos: int
+    n_weeks: int
+
+
+class MMMInputError(ValueError):
+    """The panel cannot be fitted; the message says why (counts and names only, no values)."""
+
+
+def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str]]:
+    """Check and clean a panel before fitting.
+
+    Treatments (each logged and returned as a note):
+    - leading/trailing weeks where no market has any new patient are dropped (no KPI data);
+    - a channel with no spend at all is dropped;
+    - a market with no new patients in any week is dropped.
+
+    Raises:
+        MMMInputError: fewer than 52 weeks with new patients, spend and new-patient weeks that
+            overlap by fewer than 52 weeks, no channel with spend, or no market left.
+    """
+    notes: list[str] = []
+    if panel.n_weeks < MIN_WEEKS:
+        raise MMMInputError(
+            f"The panel has {panel.n_weeks} weeks; the MMM needs at least {MIN_WEEKS} weeks "
+            "(one full year) to separate seasonality from media."
+        )
+    kpi_weeks = np.flatnonzero(panel.new_patients.sum(axis=0) > 0)
+    spend_weeks = np.flatnonzero(panel.spend.sum(axis=(0, 2)) > 0)
+    if kpi_weeks.size == 0:
+        raise MMMInputError("No market has any new patients: there is nothing to fit.")
+    if spend_weeks.size == 0:
+        raise MMMInputError("No channel has any spend: there is nothing to attribute.")
+    overlap = min(kpi_weeks[-1], spend_weeks[-1]) - max(kpi_weeks[0], spend_weeks[0]) + 1
+    if overlap < MIN_WEEKS:
+        raise MMMInputError(
+            f"Spend and new-patient weeks overlap for {max(overlap, 0)} weeks; the MMM needs at "
+            f"least {MIN_WEEKS}. Check that the spend and calls/bookings feeds cover the same "
+            "period."
+        )
+    first, last = kpi_weeks[0], kpi_weeks[-1]
+    if first > 0 or last < panel.n_weeks - 1:
+        n_drop = panel.n_weeks - (last - first + 1)
+        notes.append(
+            f"Dropped {n_drop} leading/trailing weeks with no new patients in any market "
+            "(treated as not yet reported)."
+        )
+        sl = slice(first, last + 1)
+        panel = replace(
+            panel,
+            weeks=panel.weeks[sl],
+            spend=panel.spend[:, sl],
+            new_patients=panel.new_patients[:, sl],
+            controls=panel.controls[:, sl],
+        )
+    if panel.n_weeks < MIN_WEEKS:
+        raise MMMInputError(
+            f"Only {panel.n_weeks} weeks have new patients; the MMM needs at least {MIN_WEEKS}."
+        )
+    has_spend = panel.spend.sum(axis=(0, 1)) > 0
+    if not has_spend.all():
+        dropped = [c for c, k in zip(panel.channels, has_spend, strict=True) if not k]
+        notes.append(f"Dropped channel(s) with no spend in the history: {', '.join(dropped)}.")
+        panel = replace(
+            panel,
+            channels=tuple(c for c, k in zip(panel.channels, has_spend, strict=True) if k),
+            spend=panel.spend[:, :, has_spend],
+        )
+    has_kpi = panel.new_patients.sum(axis=1) > 0
+    if not has_kpi.all():
+        notes.append(
+            f"Dropped {int((~has_kpi).sum())} market(s) with no new patients in any week: "
+            f"{', '.join(g for g, k in zip(panel.geos, has_kpi, strict=True) if not k)}."
+        )
+        panel = replace(
+            panel,
+            geos=tuple(g for g, k in zip(panel.geos, has_kpi, strict=True) if k),
+            population=panel.population[has_kpi],
+            spend=panel.spend[has_kpi],
+            new_patients=panel.new_patients[has_kpi],
+            controls=panel.controls[has_kpi],
+        )
+    if panel.n_geos == 0:
+        raise MMMInputError("No market is left to fit.")
+    if window_weeks > panel.n_weeks:
+        raise MMMInputError(
+            f"The reporting window ({window_weeks} weeks) is longer than the history "
+            f"({panel.n_weeks} weeks)."
+        )
+    for n in notes:
+        log.warning(n)
+    return panel, notes
+
+
+def lift_terms(
+    panel: Panel, lift: Sequence[Any], adstock: GeometricAdstock, spend_unit: np.ndarray
+) -> tuple[list[LiftData], list[str]]:
+    """Turn lift measurements (``models.geo.types.LiftMeasurement``) into model inputs.
+
+    The counterfactual spend path spreads ``incremental_spend`` over the treated markets in
+    proportion to their pre-test share of the channel's spend (population share if none), evenly
+    over the test weeks. If the treated markets spent less per week during the test than before
+    (a holdout), the counterfactual adds it (higher path); otherwise (a scale-up) it removes it.
+    """
+    out: list[LiftData] = []
+    notes: list[str] = []
+    weeks = panel.weeks.astype("datetime64[D]")
+    for m in lift:
+        if m.channel not in panel.channels:
+            notes.append(f"Ignored a lift test of channel {m.channel}: not a fitted channel.")
+            continue
+        c = panel.channels.index(m.channel)
+        geos = np.array([panel.geos.index(g) for g in m.geos if g in panel.geos], dtype=int)
+        test = (weeks >= np.datetime64(m.start_week, "D")) & (weeks <= np.datetime64(m.end_week, "D"))
+        sd = (float(m.hi) - float(m.lo)) / 3.29
+        if geos.size == 0 or not test.any() or not np.isfinite(sd) or sd <= 0:
+            notes.append(
+                f"Ignored a lift test of channel {m.channel}: no fitted market or week, or no "
+                "interval."
+            )
+            continue
+        ti = np.flatnonzero(test)
+        spend = panel.spend[geos, :, c]  # (n_t, W)
+        pre = spend[:, : ti[0]]
+        pre_total = pre.sum(axis=1)
+        pop = panel.population[geos].astype(float)
+        share = pre_total / pre_total.sum() if pre_total.sum() > 0 else pop / pop.sum()
+        pre_rate = pre.sum() / max(pre.shape[1], 1)
+        test_rate = spend[:, ti].sum() / len(ti)
+        add = np.zeros_like(spend)
+        add[:, ti] = float(m.incremental_spend) * share[:, None] / len(ti)
+        if test_rate < pre_rate:
+            high, low = spend + add, spend
+        else:
+            high, low = spend, np.maximum(spend - add, 0.0)
+
+        def lagged(s: np.ndarray, pop: np.ndarray = pop) -> np.ndarray:
+            x = s / pop[:, None] / spend_unit[c]
+            return adstock.lagged(x[:, :, None])[:, ti, 0, :]
+
+        out.append(
+            LiftData(
+                channel=c,
+                geos=geos,
+                lagged_high=lagged(high),
+                lagged_low=lagged(low),
+                observed=float(m.incremental_new_patients),
+                sd=sd,
+            )
+        )
+    for n in notes:
+        log.warning(n)
+    return out, notes
+
+
+def sample(model, config: MMMConfig, draws: int, tune: int, seed: int):
+    """Run nutpie (threads, no fork) on a PyMC model; returns arviz InferenceData."""
+    import nutpie
+
+    compiled = nutpie.compile_pymc_model(model)
+    return nutpie.sample(
+        compiled,
+        draws=draws,
+        tune=tune,
+        chains=config.chains,
+        cores=config.cores,
+        seed=seed,
+        target_accept=config.target_accept,
+        progress_bar=False,
+        save_warmup=False,
+    )
+
+
+def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] = ()) -> MMMFit:
+    """Fit the MMM and compute PAC, contributions, response curves and diagnostics.
+
+    Args:
+        panel: weekly spend (USD) and new patients per market.
+        config: settings; defaults are meant to work on unseen data.
+        lift: geo-test results (``LiftMeasurement``) that calibrate channel contributions.
+
+    Returns:
+        :class:`MMMFit`.
+    """
+    config = config or MMMConfig()
+    t0 = time.perf_counter()
+    panel, notes = prepare_panel(panel, config.window_weeks)
+    adstock = config.adstock
+    from models.mmm.model import spend_unit
+
+    lifts, lift_notes = lift_terms(panel, lift, adstock, spend_unit(panel))
+    notes += lift_notes
+    data = model_data(panel, adstock, config.priors, config.n_fourier, lift=lifts)
+    model = build_model(data, adstock, config.saturation, config.priors, panel.channels)
+    ts = time.perf_counter()
+    idata = sample(model, config, config.draws, config.tune, config.seed)
+    sampling_seconds = time.perf_counter() - ts
+    rhat, bulk, tail, div = sampler_diagnostics(idata)
+    draws = Draws.from_idata(idata, data.controls.shape[2])
+
+    window = panel.window(config.window_weeks)
+    wk = panel.weeks.astype("datetime64[D]")
+    pre, win = split_lagged(data, window, adstock)
+    incr = window_incremental(draws, pre, win, data.pop, adstock)
+    incr_up = window_incremental(draws, pre, win, data.pop, adstock, scale=1.01)
+    calibrated = np.zeros(panel.n_channels, dtype=bool)
+    for lt in lifts:
+        calibrated[lt.channel] = True
+    summary = channel_summary(
+        panel.channels,
+        data.spend[:, window, :].sum(axis=(0, 1)),
+        incr,
+        incr_up,
+        calibrated,
+        wk[window][0].item(),
+        wk[window][-1].item(),
+    )
+
+    rng = np.random.default_rng(config.seed)
+    thin = draws.take(np.unique(np.linspace(0, draws.n - 1, min(500, draws.n)).astype(int)))
+    media, base = national_components(thin, data, adstock)
+    contributions = contributions_frame(wk, panel.channels, media, base)
+    mu_nat, pred_nat, coverage = predictive_national(thin, data, adstock, rng)
+    curves = response_curves(panel.channels, thin, data, window)
+    response = response_model(panel.channels, draws, data, window, adstock, config.response_draws)
+
+    fitted = np.median(mu_nat, axis=0)
+    lo, hi = np.percentile(pred_nat, [5, 95], axis=0)
+    holdout = np.zeros(panel.n_weeks, dtype=bool)
+    mape = float("nan")
+    if config.holdout_weeks and panel.n_weeks - config.holdout_weeks >= MIN_WEEKS:
+        holdout[-config.holdout_weeks :] = True
+        hmu, hpred = holdout_fit(panel, config, lifts, holdout, rng)
+        fitted[holdout] = np.median(hmu, axis=0)[holdout]
+        lo[holdout], hi[holdout] = np.percentile(hpred[:, holdout], [5, 95], axis=0)
+        actual = panel.new_patients.sum(axis=0)[holdout]
+        mape = float(np.mean(np.abs(fitted[holdout] - actual) / np.maximum(actual, 1.0)))
+    fit_vs_actual = pl.DataFrame(
+        {
+            "week_start": wk,
+            "actual": panel.new_patients.sum(axis=0).astype(float),
+            "fitted": fitted,
+            "fitted_lo": lo,
+            "fitted_hi": hi,
+            "holdout": holdout,
+        }
+    )
+    diagnostics = Diagnostics(
+        max_rhat=rhat,
+        min_ess_bulk=bulk,
+        min_ess_tail=tail,
+        divergences=div,
+        n_draws=draws.n,
+        ppc_coverage_90=coverage,
+        holdout_mape=mape,
+        holdout_weeks=int(holdout.sum()),
+    )
+    return MMMFit(
+        idata=idata,
+        diagnostics=diagnostics,
+        channels=panel.channels,
+        channel_summary=summary,
+        contributions=contributions,
+        response_curves=curves,
+        fit_vs_actual=fit_vs_actual,
+        response=response,
+        notes=notes,
+        seconds=time.perf_counter() - t0,
+        sampling_seconds=sampling_seconds,
+        calibrated=bool(lifts),
+        n_geos=panel.n_geos,
+        n_weeks=panel.n_weeks,
+    )
+
+
+def holdout_fit(
+    panel: Panel,
+    config: MMMConfig,
+    lifts: Sequence[LiftData],
+    holdout: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Refit without the held-out weeks' new patients; national mean and predictive draws.
+
+    Returns:
+        (mu_nat, pred_nat), each (n, W), for every week (the held-out ones are forecasts).
+    """
+    adstock = config.adstock
+    data = model_data(
+        panel, adstock, config.priors, config.n_fourier, observed=~holdout, lift=lifts
+    )
+    model = build_model(data, adstock, config.saturation, config.priors, panel.channels)
+    idata = sample(model, config, config.holdout_draws, config.holdout_tune, config.seed + 1)
+    draws = Draws.from_idata(idata, data.controls.shape[2])
+    mu_nat, pred_nat, _ = predictive_national(draws, data, adstock, rng)
+    return mu_nat, pred_nat

@@ -1,0 +1,132 @@
+"""Posterior response of new patients to spend, for the budget optimiser (plain numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.mmm.transforms import GeometricAdstock, HillSaturation
+
+
+class ResponseModel:
+    """Media-caused new patients in the reporting window as a function of channel spend.
+
+    Holds a thinned set of posterior draws and the window's spend, so it can be saved with
+    ``np.savez(path, **rm.to_arrays())`` and reopened with ``ResponseModel.from_arrays``.
+
+    Attributes:
+        channels: (n_channels,) channel slugs.
+        window_spend: (n_channels,) USD spent in the window (all markets).
+        max_weekly_spend: (n_channels,) highest national weekly spend seen in the history (USD);
+            spend scales that push a channel's weekly spend above it extrapolate the curve.
+        pop: (n_geos,) population.
+        lagged_pre: (n_geos, n_window_weeks, n_channels, max_lag) normalised spend per capita
+            lagged, with the window's own spend set to zero (carry-in from before the window).
+        lagged_win: same, with only the window's spend (the part ``spend_scale`` multiplies).
+        decay, half_saturation, slope: (n_draws, n_channels).
+        beta: (n_draws, n_geos, n_channels) new patients per person per week at saturation.
+    """
+
+    def __init__(
+        self,
+        channels: tuple[str, ...],
+        window_spend: np.ndarray,
+        max_weekly_spend: np.ndarray,
+        pop: np.ndarray,
+        lagged_pre: np.ndarray,
+        lagged_win: np.ndarray,
+        decay: np.ndarray,
+        half_saturation: np.ndarray,
+        slope: np.ndarray,
+        beta: np.ndarray,
+    ) -> None:
+        self.channels = tuple(channels)
+        self.window_spend = np.asarray(window_spend, dtype=float)
+        self.max_weekly_spend = np.asarray(max_weekly_spend, dtype=float)
+        self.pop = np.asarray(pop, dtype=float)
+        self.lagged_pre = np.asarray(lagged_pre, dtype=float)
+        self.lagged_win = np.asarray(lagged_win, dtype=float)
+        self.decay = np.asarray(decay, dtype=float)
+        self.half_saturation = np.asarray(half_saturation, dtype=float)
+        self.slope = np.asarray(slope, dtype=float)
+        self.beta = np.asarray(beta, dtype=float)
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def n_draws(self) -> int:
+        return self.decay.shape[0]
+
+    def _adstocked(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._cache is None:
+            ad = GeometricAdstock(max_lag=self.lagged_pre.shape[-1])
+            wts = ad.weights(self.decay)  # (n, C, L)
+            pre = np.einsum("gwcl,ncl->ngwc", self.lagged_pre, wts)
+            win = np.einsum("gwcl,ncl->ngwc", self.lagged_win, wts)
+            self._cache = (pre, win)
+        return self._cache
+
+    def new_patients(self, spend_scale: np.ndarray) -> np.ndarray:
+        """Media-caused new patients in the window, per draw.
+
+        Args:
+            spend_scale: (n_channels,) multiplies each channel's window spend in every market
+                and week (1 = as spent).
+
+        Returns:
+            (n_draws,) new patients summed over channels, markets and window weeks.
+        """
+        return self.new_patients_by_channel(spend_scale).sum(axis=1)
+
+    def new_patients_by_channel(self, spend_scale: np.ndarray) -> np.ndarray:
+        """As :meth:`new_patients`, per channel: (n_draws, n_channels)."""
+        scale = np.asarray(spend_scale, dtype=float)
+        if scale.shape != (len(self.channels),):
+            raise ValueError(f"spend_scale must have shape ({len(self.channels)},)")
+        pre, win = self._adstocked()
+        x = pre + scale[None, None, None, :] * win
+        h = HillSaturation.apply(
+            x, self.half_saturation[:, None, None, :], self.slope[:, None, None, :]
+        )
+        contrib = self.pop[None, :, None, None] * self.beta[:, :, None, :] * h
+        return contrib.sum(axis=(1, 2))
+
+    def extrapolates(self, spend_scale: np.ndarray, n_window_weeks: int | None = None) -> np.ndarray:
+        """(n_channels,) bool: the scaled mean weekly spend exceeds the highest weekly spend seen."""
+        weeks = n_window_weeks or self.lagged_win.shape[1]
+        weekly = self.window_spend * np.asarray(spend_scale, dtype=float) / weeks
+        return weekly > self.max_weekly_spend
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays for ``np.savez``."""
+        return {
+            "channels": np.array(self.channels, dtype=str),
+            "window_spend": self.window_spend,
+            "max_weekly_spend": self.max_weekly_spend,
+            "pop": self.pop,
+            "lagged_pre": self.lagged_pre,
+            "lagged_win": self.lagged_win,
+            "decay": self.decay,
+            "half_saturation": self.half_saturation,
+            "slope": self.slope,
+            "beta": self.beta,
+        }
+
+    @classmethod
+    def from_arrays(cls, d) -> ResponseModel:
+        """Inverse of :meth:`to_arrays` (accepts the mapping ``np.load`` returns)."""
+        return cls(
+            channels=tuple(str(c) for c in d["channels"]),
+            **{
+                k: np.asarray(d[k])
+                for k in (
+                    "window_spend",
+                    "max_weekly_spend",
+                    "pop",
+                    "lagged_pre",
+                    "lagged_win",
+                    "decay",
+                    "half_saturation",
+                    "slope",
+                    "beta",
+                )
+            },
+        )

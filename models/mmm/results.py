@@ -1,0 +1,221 @@
+"""Results from posterior draws: PAC, marginal PAC, contributions, response curves, fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from models.mmm.model import Draws, ModelData, baseline_mean, media_contrib
+from models.mmm.response import ResponseModel
+from models.mmm.transforms import GeometricAdstock, HillSaturation
+
+Q = (5.0, 50.0, 95.0)
+CHUNK = 200
+
+
+def split_lagged(
+    data: ModelData, window: np.ndarray, adstock: GeometricAdstock
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lagged normalised spend for the window weeks, split into carry-in and window spend.
+
+    Returns:
+        (lagged_pre, lagged_win), each (G, n_window_weeks, C, L): the first from spend before
+        the window only, the second from the window's spend only. Their sum is the full input.
+    """
+    x_pre = np.where(window[None, :, None], 0.0, data.x)
+    x_win = np.where(window[None, :, None], data.x, 0.0)
+    return adstock.lagged(x_pre)[:, window], adstock.lagged(x_win)[:, window]
+
+
+def window_incremental(
+    draws: Draws,
+    lagged_pre: np.ndarray,
+    lagged_win: np.ndarray,
+    pop: np.ndarray,
+    adstock: GeometricAdstock,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """(n, C) new patients each channel caused in the window with window spend x ``scale``."""
+    out = []
+    for s in range(0, draws.n, CHUNK):
+        d = draws.take(np.arange(s, min(s + CHUNK, draws.n)))
+        out.append(media_contrib(d, lagged_pre + scale * lagged_win, pop, adstock).sum(axis=(1, 2)))
+    return np.concatenate(out)
+
+
+def _q(a: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lo, med, hi = np.percentile(a, Q, axis=axis)
+    return med, lo, hi
+
+
+def channel_summary(
+    channels: tuple[str, ...],
+    window_spend: np.ndarray,
+    incr: np.ndarray,
+    incr_up: np.ndarray,
+    calibrated: np.ndarray,
+    window_start,
+    window_end,
+) -> pl.DataFrame:
+    """One row per channel: spend, incremental new patients, PAC, marginal PAC (median, 5%, 95%).
+
+    Args:
+        window_spend: (C,) USD.
+        incr: (n, C) incremental new patients in the window per draw.
+        incr_up: (n, C) the same with window spend x 1.01.
+        calibrated: (C,) bool, a lift test entered the fit for the channel.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pac = window_spend[None, :] / incr
+        mpac = 0.01 * window_spend[None, :] / (incr_up - incr)
+    i_med, i_lo, i_hi = _q(incr)
+    p_med, p_lo, p_hi = _q(pac)
+    m_med, m_lo, m_hi = _q(mpac)
+    return pl.DataFrame(
+        {
+            "channel": list(channels),
+            "window_start": [window_start] * len(channels),
+            "window_end": [window_end] * len(channels),
+            "spend": window_spend,
+            "incremental_new_patients": i_med,
+            "incremental_new_patients_lo": i_lo,
+            "incremental_new_patients_hi": i_hi,
+            "pac": p_med,
+            "pac_lo": p_lo,
+            "pac_hi": p_hi,
+            "marginal_pac": m_med,
+            "marginal_pac_lo": m_lo,
+            "marginal_pac_hi": m_hi,
+            "calibrated": [bool(c) for c in calibrated],
+        }
+    )
+
+
+def national_components(
+    draws: Draws, data: ModelData, adstock: GeometricAdstock
+) -> tuple[np.ndarray, np.ndarray]:
+    """National media contributions (n, W, C) and baseline (n, W), new patients per week."""
+    media, base = [], []
+    for s in range(0, draws.n, CHUNK):
+        d = draws.take(np.arange(s, min(s + CHUNK, draws.n)))
+        media.append(media_contrib(d, data.lagged, data.pop, adstock).sum(axis=1))
+        base.append(baseline_mean(d, data).sum(axis=1))
+    return np.concatenate(media), np.concatenate(base)
+
+
+def contributions_frame(
+    weeks: np.ndarray, channels: tuple[str, ...], media: np.ndarray, base: np.ndarray
+) -> pl.DataFrame:
+    """Long frame (week_start, component, median, lo, hi): each channel and ``baseline``."""
+    parts = []
+    for name, arr in [*((c, media[:, :, i]) for i, c in enumerate(channels)), ("baseline", base)]:
+        med, lo, hi = _q(arr)
+        parts.append(
+            pl.DataFrame(
+                {
+                    "week_start": weeks.astype("datetime64[D]"),
+                    "component": [name] * len(weeks),
+                    "median": med,
+                    "lo": lo,
+                    "hi": hi,
+                }
+            )
+        )
+    return pl.concat(parts)
+
+
+def predictive_national(
+    draws: Draws, data: ModelData, adstock: GeometricAdstock, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Posterior mean and predictive draws, and market-week 90% coverage.
+
+    Returns:
+        mu_nat (n, W) national mean new patients; pred_nat (n, W) national predictive draws;
+        coverage: share of observed market-weeks inside their 90% predictive interval.
+    """
+    mu_nat, pred_nat, inside, total = [], [], 0, 0
+    for s in range(0, draws.n, CHUNK):
+        idx = np.arange(s, min(s + CHUNK, draws.n))
+        d = draws.take(idx)
+        mu = media_contrib(d, data.lagged, data.pop, adstock).sum(axis=-1) + baseline_mean(d, data)
+        alpha = d.alpha[:, None, None]
+        y = rng.negative_binomial(alpha, alpha / (alpha + mu))
+        mu_nat.append(mu.sum(axis=1))
+        pred_nat.append(y.sum(axis=1))
+        if s == 0:
+            lo, hi = np.percentile(y, [5, 95], axis=0)
+            obs = data.observed
+            yo = data.y[:, obs]
+            inside = int(((yo >= lo[:, obs]) & (yo <= hi[:, obs])).sum())
+            total = yo.size
+    return np.concatenate(mu_nat), np.concatenate(pred_nat), inside / max(total, 1)
+
+
+def response_curves(
+    channels: tuple[str, ...],
+    draws: Draws,
+    data: ModelData,
+    window: np.ndarray,
+    n_points: int = 41,
+) -> pl.DataFrame:
+    """Steady-state national weekly new patients vs national weekly spend, per channel.
+
+    Spend is split across markets by their share of the channel's window spend and held
+    constant (so the adstock equals the spend). Grid: 0 .. 2x the highest national weekly spend
+    seen, plus the current (mean window) weekly spend flagged ``current``.
+    """
+    rows = []
+    nat_weekly = data.spend.sum(axis=0)  # (W, C)
+    for c, ch in enumerate(channels):
+        geo_spend = data.spend[:, window, c].sum(axis=1)
+        share = (
+            geo_spend / geo_spend.sum() if geo_spend.sum() > 0 else data.pop / data.pop.sum()
+        )
+        current = float(nat_weekly[window, c].mean())
+        grid = np.linspace(0.0, 2.0 * float(nat_weekly[:, c].max()), n_points)
+        grid = np.unique(np.append(grid, current))
+        x = grid[:, None] * share[None, :] / data.pop[None, :] / data.spend_unit[c]  # (S, G)
+        h = HillSaturation.apply(
+            x[None], draws.half_saturation[:, c, None, None], draws.slope[:, c, None, None]
+        )  # (n, S, G)
+        npat = (data.pop[None, None, :] * draws.beta[:, None, :, c] * h).sum(axis=-1)
+        med, lo, hi = _q(npat)
+        rows.append(
+            pl.DataFrame(
+                {
+                    "channel": [ch] * len(grid),
+                    "weekly_spend": grid,
+                    "new_patients": med,
+                    "new_patients_lo": lo,
+                    "new_patients_hi": hi,
+                    "current": np.isclose(grid, current),
+                }
+            )
+        )
+    return pl.concat(rows)
+
+
+def response_model(
+    channels: tuple[str, ...],
+    draws: Draws,
+    data: ModelData,
+    window: np.ndarray,
+    adstock: GeometricAdstock,
+    n_draws: int,
+) -> ResponseModel:
+    """A :class:`ResponseModel` on ``n_draws`` draws picked evenly from the posterior."""
+    idx = np.unique(np.linspace(0, draws.n - 1, min(n_draws, draws.n)).astype(int))
+    d = draws.take(idx)
+    pre, win = split_lagged(data, window, adstock)
+    return ResponseModel(
+        channels=channels,
+        window_spend=data.spend[:, window, :].sum(axis=(0, 1)),
+        max_weekly_spend=data.spend.sum(axis=0).max(axis=0),
+        pop=data.pop,
+        lagged_pre=pre,
+        lagged_win=win,
+        decay=d.decay,
+        half_saturation=d.half_saturation,
+        slope=d.slope,
+        beta=d.beta,
+    )
