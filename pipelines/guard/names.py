@@ -1,5 +1,10 @@
 """Column names: identifier-like headers and header rows that are really data.
 
+Identifier-like means the column holds something about one person or one event: names, contact
+details, addresses, dates of birth, account and device ids, click ids, recordings, and also event
+ids and event timestamps (one row per call or visit; under HIPAA Safe Harbor the date and time of
+an individual's event is itself an identifier).
+
 A header is compared after NFKC normalisation, lower-casing, splitting camelCase and turning every
 run of non-alphanumeric characters into ``_`` (``Caller Phone #`` -> ``caller_phone``).
 """
@@ -34,6 +39,8 @@ _TOKENS = frozenset(
     recording recordings recording_url audio voicemail transcript transcription
     lat latitude lon lng longitude geolocation gps
     license passport account_number acct
+    id ids uuid guid callid call_id leadid lead_id
+    time timestamp datetime ts created_at updated_at called_at answered_at
     """
     )
 )
@@ -102,7 +109,7 @@ def is_identifier_name(name: str) -> bool:
         return False
     tokens = canon.split("_")
     for i, token in enumerate(tokens):
-        if token in ("name", "names") and i > 0 and tokens[i - 1] in _NAME_OK_AFTER:
+        if token in ("name", "names", "id", "ids") and i > 0 and tokens[i - 1] in _NAME_OK_AFTER:
             continue
         if token in _TOKENS:
             return True

@@ -60,6 +60,8 @@ class ScanResult:
         feed: the feed the file was checked against.
         rows: data rows read (0 when unreadable).
         hits: rules that fired, in a stable order; empty means accepted.
+        unscanned: display names of identifier-like columns whose values were not matched
+            against the value patterns (the file is rejected by ``identifier_column`` already).
     """
 
     path: Path
@@ -68,6 +70,7 @@ class ScanResult:
     feed: str
     rows: int
     hits: tuple[RuleHit, ...]
+    unscanned: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:

@@ -10,7 +10,12 @@ NFKC normalisation. It returns counts per (rule, column), never a value. The SQL
 Which columns the value patterns read: every text-like column (``text``, ``geo``, ``slug``,
 ``enum`` and any column not in the contract) in full; for numeric and date columns only the
 values that fail their type, so a week date is never taken for a birth date and a spend amount
-never for a phone number, while a phone typed into a count column is still named.
+never for a phone number, while a phone typed into a count column is still named. A column
+whose name is identifier-like (``Caller Name``, ``Recording URL``, ``Start Time``) is reported as
+``identifier_column`` and its values are not pattern-scanned: the file is rejected by its header
+already, and skipping the column keeps an individual-level export of a million rows within a few
+seconds. Such columns are listed in ``ScanResult.unscanned``; every rule that fired on every
+other column is reported.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from pipelines.feeds import FEEDS, RESTRICTED_ZIP3, SLUG_PATTERN, Column, ColumnType, Feed
 from pipelines.guard import normalise
@@ -77,6 +81,7 @@ class _Col:
     internal: str  # c0, c1, ... in guard_scan
     shown: str  # display-safe name
     contract: Column | None  # None: not a column of the feed
+    identifier: bool = False  # name looks like an identifier: values are not pattern-scanned
 
     @property
     def ref(self) -> str:
@@ -130,13 +135,20 @@ def scan_file(path: Path, feed: str, known_geos: Collection[str] | None = None) 
     conn = duckdb.connect(":memory:")
     try:
         run(conn, "SET preserve_insertion_order = false")
-        rows, hits = _scan(conn, path, FEEDS[feed], dig, known_geos)
+        normalise.register(conn)
+        rows, hits, unscanned = _scan(conn, path, FEEDS[feed], dig, known_geos)
     except duckdb.Error:
         raise GuardError(f"internal error while scanning {path.name}") from None
     finally:
         conn.close()
     return ScanResult(
-        path=path, file_name=path.name, sha256=dig.sha256, feed=feed, rows=rows, hits=hits
+        path=path,
+        file_name=path.name,
+        sha256=dig.sha256,
+        feed=feed,
+        rows=rows,
+        hits=hits,
+        unscanned=unscanned,
     )
 
 
@@ -146,7 +158,7 @@ def _scan(
     feed: Feed,
     dig,
     known_geos: Collection[str] | None,
-) -> tuple[int, tuple[RuleHit, ...]]:
+) -> tuple[int, tuple[RuleHit, ...], tuple[str, ...]]:
     hits = _Hits()
     is_parquet = path.suffix.lower() == ".parquet"
     headerless = False
@@ -163,41 +175,53 @@ def _scan(
             headerless = _header_is_data(conn, names)
     except Unreadable:
         hits.add("unreadable", None, 0)
-        return 0, hits.result()
+        return 0, hits.result(), ()
 
     if headerless:
         # The first line is data: name no column by its "header" text, scan it as data too.
         hits.add("unreadable", None, rows + 1)
         cols = [_Col(i, f"c{i}", f"column#{i + 1}", None) for i in range(len(names))]
+        _distinct(conn, cols)
         _value_rules(conn, cols, hits, dig.ascii, header_cells=names)
-        return rows + 1, hits.result()
+        return rows + 1, hits.result(), ()
 
     cols = _structure(names, feed, rows, hits)
+    _distinct(conn, cols)
     _column_rules(conn, cols, hits)
     _checks(conn, feed, cols, hits, known_geos)
     _value_rules(conn, cols, hits, dig.ascii)
-    return rows, hits.result()
+    unscanned = tuple(c.shown for c in cols if c.identifier)
+    return rows, hits.result(), unscanned
 
 
 def _header_is_data(conn: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
     """True when a header cell is a number or date, or matches a value pattern (e-mail, ...)."""
     if any(looks_like_data(n) for n in names if n.strip()):
         return True
-    table = pa.table(
-        {
-            "col": pa.array(range(len(names)), pa.int32()),
-            "v": pa.array(names, pa.string()),
-            "n": pa.array([1] * len(names), pa.int64()),
-        }
-    )
-    table = table.set_column(1, "v", normalise.normalise_array(table.column("v")))
-    conn.register("guard_header", table)
-    try:
-        run(conn, "CREATE OR REPLACE TEMP TABLE guard_values AS SELECT * FROM guard_header")
-    finally:
-        conn.unregister("guard_header")
+    _insert_cells(conn, names, create=True)
+    run(conn, snippets(CHECKS)["normalise"])
     counts = run(conn, statement(VALUE_RULES))
     return any(any(int(x) > 0 for x in row[1:]) for row in counts)
+
+
+def _temp_list(conn: duckdb.DuckDBPyConnection, table: str, column: str, values: list[str]) -> None:
+    """A one-column temp table of strings, passed as a parameter (never spliced into SQL)."""
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT unnest($1::VARCHAR[]) AS {column}",
+        [values],
+    ).fetchall()
+
+
+def _insert_cells(conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool) -> None:
+    """Add header cells to guard_values as (position, text, 1), passed as parameters."""
+    if create:
+        run(conn, "CREATE OR REPLACE TEMP TABLE guard_values (col INTEGER, v VARCHAR, n BIGINT)")
+    conn.execute(
+        "INSERT INTO guard_values SELECT generate_subscripts($1::VARCHAR[], 1) - 1, "
+        "unnest($1::VARCHAR[]), 1",
+        [list(cells)],
+    ).fetchall()
+    run(conn, "DELETE FROM guard_values WHERE v IS NULL OR v = ''")
 
 
 def _structure(names: list[str], feed: Feed, rows: int, hits: _Hits) -> list[_Col]:
@@ -214,6 +238,7 @@ def _structure(names: list[str], feed: Feed, rows: int, hits: _Hits) -> list[_Co
         hits.add("unknown_column", shown, rows, i)
         if is_identifier_name(name):
             hits.add("identifier_column", shown, rows, i)
+            cols[-1].identifier = True
     for j, required in enumerate(feed.required_names):
         if required not in seen:
             hits.add("missing_column", required, rows, len(names) + j)
@@ -235,31 +260,44 @@ def _fill_column(expr: str, column: Column, ref: str) -> str:
     return fill(expr, v=ref, slug_pattern=SLUG_PATTERN.replace("'", "''"), values=values)
 
 
+def _distinct(conn: duckdb.DuckDBPyConnection, cols: list[_Col]) -> None:
+    """``guard_distinct(col, v, n)``: each column's distinct raw values (NULL included) and their
+    row counts, for every column except identifier columns. All per-column rules read this."""
+    template = snippets(CHECKS)["distinct"]
+    parts = [fill(template, col=str(c.position), v=c.ref) for c in cols if not c.identifier]
+    if parts:
+        run(conn, "CREATE OR REPLACE TEMP TABLE guard_distinct AS " + "\nUNION ALL\n".join(parts))
+    else:
+        run(conn, "CREATE OR REPLACE TEMP TABLE guard_distinct (col INTEGER, v VARCHAR, n BIGINT)")
+
+
 def _column_rules(conn: duckdb.DuckDBPyConnection, cols: list[_Col], hits: _Hits) -> None:
-    """Type rules of ``column_rules.sql`` for every contract column, in one pass over the file."""
+    """Type rules of ``column_rules.sql`` for every contract column, in one pass over
+    ``guard_distinct`` (counts are weighted by rows)."""
     sections = snippets(COLUMN_RULES)
     aggregates: list[tuple[str, _Col, str]] = []
     for col in cols:
         if col.contract is None:
             continue
         key = _type_key(col.contract)
-        valid = _valid_expr(col.contract, col.ref)
+        valid = _valid_expr(col.contract, "v")
         if col.contract.required:
-            aggregates.append(("bad_type", col, f"{col.ref} IS NULL OR {col.ref} = ''"))
+            aggregates.append(("bad_type", col, "v IS NULL OR v = ''"))
         for name, expr in sections.items():
             type_name, rule = name.split(":")
             if type_name != key or rule == "valid":
                 continue
-            body = _fill_column(expr.replace("__valid__", f"({valid})"), col.contract, col.ref)
-            aggregates.append((rule, col, f"{col.ref} <> '' AND ({body})"))
+            body = _fill_column(expr.replace("__valid__", f"({valid})"), col.contract, "v")
+            aggregates.append((rule, col, f"v <> '' AND ({body})"))
         if col.contract.positive:
-            aggregates.append(
-                ("bad_type", col, f"{col.ref} <> '' AND TRY_CAST({col.ref} AS BIGINT) <= 0")
-            )
+            aggregates.append(("bad_type", col, "v <> '' AND TRY_CAST(v AS BIGINT) <= 0"))
     if not aggregates:
         return
-    select = ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond in aggregates)
-    counts = run(conn, f"SELECT {select} FROM guard_scan")[0]
+    select = ", ".join(
+        f"coalesce(sum(n) FILTER (WHERE col = {col.position} AND ({cond})), 0)"
+        for _, col, cond in aggregates
+    )
+    counts = run(conn, f"SELECT {select} FROM guard_distinct")[0]
     for (rule, col, _), count in zip(aggregates, counts, strict=True):
         hits.add(rule, col.shown, int(count), col.position)
 
@@ -287,25 +325,12 @@ def _checks(
             hits.add("count_exceeds_total", part, int(count), by_name[part].position)
     geo_cols = [c for c in cols if c.contract is not None and c.contract.type is ColumnType.GEO]
     if known_geos is not None and geo_cols:
-        known = pa.table({"geo": pa.array(sorted(set(known_geos)), pa.string())})
-        conn.register("guard_known_geos_arrow", known)
-        run(
-            conn,
-            "CREATE OR REPLACE TEMP TABLE guard_known_geos AS SELECT * FROM guard_known_geos_arrow",
-        )
-        conn.unregister("guard_known_geos_arrow")
+        _temp_list(conn, "guard_known_geos", "geo", sorted(set(known_geos)))
         for col in geo_cols:
-            count = run(conn, fill(sections["unknown_geo"], v=col.ref))[0][0]
+            count = run(conn, fill(sections["unknown_geo"], col=str(col.position)))[0][0]
             hits.add("unknown_geo", col.shown, int(count), col.position)
     if feed.name == "markets" and "geo" in by_name and "geo_type" in by_name:
-        restricted = pa.table({"zip3": pa.array(sorted(RESTRICTED_ZIP3), pa.string())})
-        conn.register("guard_restricted_arrow", restricted)
-        run(
-            conn,
-            "CREATE OR REPLACE TEMP TABLE guard_restricted_zip3 AS "
-            "SELECT * FROM guard_restricted_arrow",
-        )
-        conn.unregister("guard_restricted_arrow")
+        _temp_list(conn, "guard_restricted_zip3", "zip3", sorted(RESTRICTED_ZIP3))
         population = by_name["population"].ref if "population" in by_name else "NULL"
         sql = fill(
             sections["markets"],
@@ -328,34 +353,23 @@ def _value_rules(
     ascii_only: bool,
     header_cells: list[str] | None = None,
 ) -> None:
-    """Value patterns over the distinct values of every column (typed: only invalid values)."""
-    template = snippets(CHECKS)["distinct_values"]
-    parts = []
+    """Value patterns over the distinct values of every scanned column (typed columns: only
+    the values that fail their type)."""
+    scopes = []
     for col in cols:
+        if col.identifier:
+            continue
         if col.contract is None or col.contract.type in TEXT_LIKE:
-            scope = "TRUE"
+            scopes.append(f"col = {col.position}")
         else:
-            scope = f"NOT ({_valid_expr(col.contract, col.ref)})"
-        parts.append(fill(template, col=str(col.position), v=col.ref, scope=scope))
-    run(conn, "CREATE OR REPLACE TEMP TABLE guard_values AS " + "\nUNION ALL\n".join(parts))
+            valid = _valid_expr(col.contract, "v")
+            scopes.append(f"(col = {col.position} AND NOT ({valid}))")
+    where = " OR ".join(scopes) or "FALSE"
+    run(conn, fill(snippets(CHECKS)["values"], scope=where))
     if header_cells is not None:
-        table = pa.table(
-            {
-                "col": pa.array(range(len(header_cells)), pa.int32()),
-                "v": pa.array(header_cells, pa.string()),
-                "n": pa.array([1] * len(header_cells), pa.int64()),
-            }
-        )
-        conn.register("guard_header", table)
-        run(
-            conn,
-            "INSERT INTO guard_values SELECT col, v, n FROM guard_header WHERE v IS NOT NULL "
-            "AND v <> ''",
-        )
-        conn.unregister("guard_header")
+        _insert_cells(conn, header_cells, create=False)
         ascii_only = ascii_only and all(c.isascii() for c in header_cells)
     if not ascii_only:
-        normalise.register(conn)
         run(conn, snippets(CHECKS)["normalise"])
     cursor = conn.execute(statement(VALUE_RULES))
     rule_names = [d[0] for d in cursor.description][1:]

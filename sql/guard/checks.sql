@@ -1,14 +1,7 @@
--- Whole-file checks of the privacy guard, each a query over guard_scan (the file read as text,
--- columns named c0, c1, ...). Sections "-- name: <check>"; placeholders are column references
--- filled in by the guard. Each query returns one row of counts, never a value.
-
--- name: missing_values
--- rows with no value in a required column
-SELECT count(*) FROM guard_scan WHERE __v__ IS NULL OR __v__ = ''
-
--- name: positive
--- a column that must be > 0 (population) holds 0 or less
-SELECT count(*) FROM guard_scan WHERE TRY_CAST(__v__ AS BIGINT) <= 0
+-- Whole-file checks of the privacy guard. guard_scan is the file read as text (columns c0, c1,
+-- ...); guard_distinct(col, v, n) holds each column's distinct values and row counts. Sections
+-- "-- name: <check>"; placeholders (__col__, __v__, ...) are column numbers or references filled
+-- in by the guard. Each query returns counts, never a value.
 
 -- name: duplicate_key
 -- rows whose key appears more than once in the file (one row per event is the usual cause)
@@ -21,10 +14,10 @@ FROM guard_scan
 WHERE TRY_CAST(__part__ AS BIGINT) > TRY_CAST(__total__ AS BIGINT)
 
 -- name: unknown_geo
--- geos not listed in the markets feed (guard_known_geos holds the markets' geo codes)
-SELECT count(*)
-FROM guard_scan
-WHERE __v__ IS NOT NULL AND __v__ <> '' AND __v__ NOT IN (SELECT geo FROM guard_known_geos)
+-- rows whose geo is not listed in the markets feed (guard_known_geos holds the markets' codes)
+SELECT coalesce(sum(n), 0)
+FROM guard_distinct
+WHERE col = __col__ AND v IS NOT NULL AND v <> '' AND v NOT IN (SELECT geo FROM guard_known_geos)
 
 -- name: markets
 -- geo codes by geo_type, and the Safe Harbor ZIP3 rules: a restricted prefix
@@ -54,13 +47,19 @@ SELECT
     ) AS small_zip3
 FROM m
 
--- name: distinct_values
--- distinct values of one column for the value patterns (__scope__ limits typed columns to the
--- values that fail their type)
+-- name: distinct
+-- one column's distinct raw values (NULL included) with their row counts
 SELECT __col__ AS col, __v__ AS v, count(*) AS n
 FROM guard_scan
-WHERE __v__ IS NOT NULL AND __v__ <> '' AND (__scope__)
 GROUP BY __v__
+
+-- name: values
+-- the values the value patterns read (__scope__ keeps text-like columns whole and, of numeric
+-- and date columns, only the values that fail their type)
+CREATE OR REPLACE TEMP TABLE guard_values AS
+SELECT col, v, n
+FROM guard_distinct
+WHERE v IS NOT NULL AND v <> '' AND (__scope__)
 
 -- name: normalise
 -- NFKC and zero-width removal for the values that are not pure ASCII (strlen counts bytes,

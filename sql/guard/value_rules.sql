@@ -21,15 +21,11 @@ WITH flags AS (
         ) AS email,
         -- phone: North American (formatted or a bare run of 10/11 digits), 7-digit local with a
         -- dash, and E.164 / international with a leading +
-        regexp_matches(v, '(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$)')
-        OR regexp_matches(v, '(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$)')
-        OR regexp_matches(v, '(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$)') AS phone,
+        regexp_matches(v, '(?:(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$))|(?:(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$))') AS phone,
         -- social security number: dashed or spaced 3-2-4, or a bare run of exactly 9 digits
-        regexp_matches(v, '(^|[^0-9])[0-9]{3}([\-\s])[0-9]{2}([\-\s])[0-9]{4}([^0-9]|$)')
-        OR regexp_matches(v, '(^|[^0-9.,])[0-9]{9}([^0-9.,]|$)') AS ssn,
+        regexp_matches(v, '(?:(^|[^0-9])[0-9]{3}([\-\s])[0-9]{2}([\-\s])[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.,])[0-9]{9}([^0-9.,]|$))') AS ssn,
         -- IPv4 (dotted quad) and IPv6 (eight groups, or compressed with ::)
-        regexp_matches(v, '(^|[^0-9.])((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])([^0-9]|\.?$|\.[^0-9])')
-        OR regexp_matches(v, '(?i)(^|[^0-9a-z:])(([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|([0-9a-f]{1,4}:){1,6}(:[0-9a-f]{1,4}){1,6}|([0-9a-f]{1,4}:){1,7}:|:(:[0-9a-f]{1,4}){1,7})([^0-9a-z:]|$)') AS ip_address,
+        regexp_matches(v, '(?:(^|[^0-9.])((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])([^0-9]|\.?$|\.[^0-9]))|(?i:(^|[^0-9a-z:])(([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|([0-9a-f]{1,4}:){1,6}(:[0-9a-f]{1,4}){1,6}|([0-9a-f]{1,4}:){1,7}:|:(:[0-9a-f]{1,4}){1,7})([^0-9a-z:]|$))') AS ip_address,
         -- URL: any scheme://, www., a domain with a path, and tel:/mailto:/sip:/sms: links
         regexp_matches(
             v,
@@ -38,35 +34,23 @@ WITH flags AS (
         -- advertising click ids: a parameter name with a value, or the value shapes of Google
         -- (gclid Cj0K..., EAIa..., gbraid/wbraid 0AAAAA...), Meta (fbclid IwAR..., IwY2...) and
         -- TikTok (ttclid E.C.P....)
-        regexp_matches(v, '(?i)(^|[^a-z0-9])(gclid|gbraid|wbraid|gclsrc|dclid|fbclid|msclkid|ttclid|twclid|yclid|li_fat_id|epik|rdt_cid|irclickid|scclid|_gl)\s*[=:]\s*\S')
-        OR regexp_matches(v, '(^|[^A-Za-z0-9_\-])(Cj0K|CjwK|Cj4K|CjkK|CjgK|CjsK|CjQK|CjMK|EAIaIQ|0AAAAA|IwAR|IwZX|IwY2|IwAA|IwAB|E\.C\.P\.)[A-Za-z0-9_\-.]{16,}') AS click_id,
+        regexp_matches(v, '(?i:(^|[^a-z0-9])(gclid|gbraid|wbraid|gclsrc|dclid|fbclid|msclkid|ttclid|twclid|yclid|li_fat_id|epik|rdt_cid|irclickid|scclid|_gl)\s*[=:]\s*\S)|(?:(^|[^A-Za-z0-9_\-])(Cj0K|CjwK|Cj4K|CjkK|CjgK|CjsK|CjQK|CjMK|EAIaIQ|0AAAAA|IwAR|IwZX|IwY2|IwAA|IwAB|E\.C\.P\.)[A-Za-z0-9_\-.]{16,})') AS click_id,
         -- device and cookie ids: UUID / IDFA / GAID, 16-hex Android ids, Google Analytics client ids
-        regexp_matches(v, '(?i)(^|[^0-9a-z])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}([^0-9a-z]|$)')
-        OR regexp_matches(v, '(?i)(^|[^0-9a-z])[0-9a-f]{16}([^0-9a-z]|$)')
-        OR regexp_matches(v, '(?i)(^|[^0-9.])(ga[0-9]\.[0-9]\.)?[0-9]{6,10}\.[0-9]{10}([^0-9]|$)') AS device_id,
+        regexp_matches(v, '(?i:(^|[^0-9a-z])[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}([^0-9a-z]|$))|(?i:(^|[^0-9a-z])[0-9a-f]{16}([^0-9a-z]|$))|(?i:(^|[^0-9.])(ga[0-9]\.[0-9]\.)?[0-9]{6,10}\.[0-9]{10}([^0-9]|$))') AS device_id,
         -- MAC addresses: six hex pairs with : or -, or Cisco dotted triples
-        regexp_matches(v, '(?i)(^|[^0-9a-f:\-])[0-9a-f]{2}([:\-][0-9a-f]{2}){5}([^0-9a-f:\-]|$)')
-        OR regexp_matches(v, '(?i)(^|[^0-9a-f.])[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}([^0-9a-f.]|$)') AS mac_address,
+        regexp_matches(v, '(?i:(^|[^0-9a-f:\-])[0-9a-f]{2}([:\-][0-9a-f]{2}){5}([^0-9a-f:\-]|$))|(?i:(^|[^0-9a-f.])[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}([^0-9a-f.]|$))') AS mac_address,
         -- hashed identifiers (hashed e-mails and phones): MD5, SHA-1, SHA-256 in hex, SHA-256 in base64
-        regexp_matches(v, '(?i)(^|[^0-9a-z])([0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})([^0-9a-z]|$)')
-        OR regexp_matches(v, '(^|[^A-Za-z0-9+/])[A-Za-z0-9+/]{43}=') AS hashed_id,
+        regexp_matches(v, '(?i:(^|[^0-9a-z])([0-9a-f]{64}|[0-9a-f]{40}|[0-9a-f]{32})([^0-9a-z]|$))|(?:(^|[^A-Za-z0-9+/])[A-Za-z0-9+/]{43}=)') AS hashed_id,
         -- Medicare: MBI (11 characters, dashes optional) and the older HICN (SSN + letter suffix)
-        regexp_matches(v, '(?i)(^|[^0-9a-z])[1-9][ac-hjkmnp-rt-y][ac-hjkmnp-rt-y0-9][0-9]-?[ac-hjkmnp-rt-y][ac-hjkmnp-rt-y0-9][0-9]-?[ac-hjkmnp-rt-y]{2}[0-9]{2}([^0-9a-z]|$)')
-        OR regexp_matches(v, '(^|[^0-9A-Za-z])[0-9]{3}-?[0-9]{2}-?[0-9]{4}-?[A-Z][0-9A-Z]?([^0-9A-Za-z]|$)') AS medicare_id,
+        regexp_matches(v, '(?i:(^|[^0-9a-z])[1-9][ac-hjkmnp-rt-y][ac-hjkmnp-rt-y0-9][0-9]-?[ac-hjkmnp-rt-y][ac-hjkmnp-rt-y0-9][0-9]-?[ac-hjkmnp-rt-y]{2}[0-9]{2}([^0-9a-z]|$))|(?:(^|[^0-9A-Za-z])[0-9]{3}-?[0-9]{2}-?[0-9]{4}-?[A-Z][0-9A-Z]?([^0-9A-Za-z]|$))') AS medicare_id,
         -- payment card numbers: 13 to 19 digits (spaces or dashes allowed) passing the Luhn check
         regexp_extract(v, '(^|[^0-9])([0-9]([ \-]?[0-9]){12,18})([^0-9]|$)', 2) AS card_candidate,
         -- dates of birth: a DOB / born / birth keyword followed by a number, or a full date with
         -- a year from 1900 to 2014 (weekly marketing data is recent; such dates are birth dates)
-        regexp_matches(v, '(?i)(^|[^a-z])(dob|d\.o\.b|born|birth)[^0-9]{0,15}[0-9]')
-        OR regexp_matches(v, '(^|[^0-9])(19[0-9]{2}|200[0-9]|201[0-4])[\-/.](0?[1-9]|1[0-2])[\-/.](0?[1-9]|[12][0-9]|3[01])([^0-9]|$)')
-        OR regexp_matches(v, '(^|[^0-9.])(0?[1-9]|[12][0-9]|3[01])[\-/.](0?[1-9]|[12][0-9]|3[01])[\-/.](19[0-9]{2}|200[0-9]|201[0-4]|[3-9][0-9])([^0-9.]|$)')
-        OR regexp_matches(v, '(?i)(^|[^a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?\s+[0-9]{1,2}(st|nd|rd|th)?,?\s+(19[0-9]{2}|200[0-9]|201[0-4])([^0-9]|$)')
-        OR regexp_matches(v, '(?i)(^|[^0-9])[0-9]{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?,?\s+(19[0-9]{2}|200[0-9]|201[0-4])([^0-9]|$)') AS date_of_birth,
+        regexp_matches(v, '(?i:(^|[^a-z])(dob|d\.o\.b|born|birth)[^0-9]{0,15}[0-9])|(?:(^|[^0-9])(19[0-9]{2}|200[0-9]|201[0-4])[\-/.](0?[1-9]|1[0-2])[\-/.](0?[1-9]|[12][0-9]|3[01])([^0-9]|$))|(?:(^|[^0-9.])(0?[1-9]|[12][0-9]|3[01])[\-/.](0?[1-9]|[12][0-9]|3[01])[\-/.](19[0-9]{2}|200[0-9]|201[0-4]|[3-9][0-9])([^0-9.]|$))|(?i:(^|[^a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?\s+[0-9]{1,2}(st|nd|rd|th)?,?\s+(19[0-9]{2}|200[0-9]|201[0-4])([^0-9]|$))|(?i:(^|[^0-9])[0-9]{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?,?\s+(19[0-9]{2}|200[0-9]|201[0-4])([^0-9]|$))') AS date_of_birth,
         -- street addresses: a house number, one to four words and a street suffix; PO boxes;
         -- apartment and suite numbers
-        regexp_matches(v, '(?i)(^|[^0-9a-z])[0-9]{1,6}[a-z]?\s+([a-z0-9.''\-]+\s+){1,4}(street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|ter|circle|cir|highway|hwy|parkway|pkwy|square|sq|trail|trl|plaza|plz|alley|aly|crescent|row|pike|loop)\.?([^a-z]|$)')
-        OR regexp_matches(v, '(?i)(^|[^a-z])p\.?\s*o\.?\s*box\s*#?\s*[0-9]+')
-        OR regexp_matches(v, '(?i)(^|[^a-z])(apt|apartment|suite|ste)\.?\s*#?\s*[0-9]+[a-z]?([^a-z0-9]|$)') AS street_address
+        regexp_matches(v, '(?i:(^|[^0-9a-z])[0-9]{1,6}[a-z]?\s+([a-z0-9.''\-]+\s+){1,4}(street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|ter|circle|cir|highway|hwy|parkway|pkwy|square|sq|trail|trl|plaza|plz|alley|aly|crescent|row|pike|loop)\.?([^a-z]|$))|(?i:(^|[^a-z])p\.?\s*o\.?\s*box\s*#?\s*[0-9]+)|(?i:(^|[^a-z])(apt|apartment|suite|ste)\.?\s*#?\s*[0-9]+[a-z]?([^a-z0-9]|$))') AS street_address,
     FROM guard_values
 ),
 cards AS (
