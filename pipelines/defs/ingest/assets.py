@@ -5,6 +5,8 @@ was rejected by the privacy guard, the check fails and nothing downstream runs. 
 file names, verdicts, rule ids, columns and counts, never a value from a file.
 """
 
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
@@ -17,6 +19,12 @@ from pipelines.settings import Settings
 GROUP = "ingest"
 POOL = "warehouse"
 CHECK = "files_accepted"
+
+
+def ensure_parent(resource: DuckDBResource) -> None:
+    """Create the warehouse file's folder (DuckDB does not, and would retry for ~100 s)."""
+    if resource.database != ":memory:":
+        Path(resource.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def table_schema(conn: duckdb.DuckDBPyConnection, table: str) -> dg.TableSchema:
@@ -95,6 +103,7 @@ def feed_asset(feed: str) -> dg.AssetsDefinition:
     )
     def _feed(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
         settings = Settings.from_env()
+        ensure_parent(duckdb)
         with duckdb.get_connection() as conn:
             try:
                 load = load_feed(conn, feed, settings.landing_dir)
@@ -143,6 +152,7 @@ feed_assets: list[dg.AssetsDefinition] = [feed_asset(feed) for feed in FEED_ORDE
     ),
 )
 def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    ensure_parent(duckdb)
     with duckdb.get_connection() as conn:
         try:
             stats = build_panel_tables(conn)

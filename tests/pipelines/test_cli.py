@@ -1,0 +1,146 @@
+"""The clearcount command: help, scan exit codes and lines, refresh success and failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines import cli
+
+SENTINEL = "9Q7Z"
+
+
+@pytest.fixture
+def ingest_only_definitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``refresh`` run a weekly_refresh made of the ingest domain only.
+
+    The other domains (models, marts, dashboards) have their own tests; here we test the
+    command's mechanics: settings, lock, exit codes and messages.
+    """
+    from pipelines.defs.ingest import defs as ingest_defs
+    from pipelines.resources import warehouse_resource
+
+    module = types.ModuleType("pipelines.definitions")
+    module.defs = dg.Definitions.merge(  # type: ignore[attr-defined]
+        ingest_defs, dg.Definitions(resources={"duckdb": warehouse_resource()})
+    )
+    monkeypatch.setitem(sys.modules, "pipelines.definitions", module)
+
+
+def test_help_explains_commands_and_settings(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for word in ("scan", "refresh", "design-test", "simulate"):
+        assert word in out
+    for setting in (
+        "CLEARCOUNT_LANDING_DIR",
+        "CLEARCOUNT_WAREHOUSE",
+        "CLEARCOUNT_OUTPUT_DIR",
+        "CLEARCOUNT_MIN_CELL",
+    ):
+        assert setting in out
+    for command in ("scan", "refresh", "design-test"):
+        assert cli.main([command, "--help"]) == 0
+        assert "CLEARCOUNT_WAREHOUSE" in capsys.readouterr().out
+
+
+def test_no_command_and_unknown_option_are_usage_errors(capsys):
+    assert cli.main([]) == 2
+    assert cli.main(["scan"]) == 2
+    assert cli.main(["refresh", "--bogus"]) == 2
+
+
+def test_scan_landing_dir_all_accepted(clearcount_env, small_landing, capsys):
+    assert cli.main(["scan", str(small_landing)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 7
+    assert all("\taccepted\t" in line for line in lines)
+
+
+def test_scan_rejected_file_exit_1_names_rule_not_values(clearcount_env, small_landing, capsys):
+    bad = small_landing / "spend" / "spend_9.csv"
+    bad.write_text(
+        f"week_start,geo,channel,spend\n2024-01-08,CA,tv,-1.00\n2024-01-08,{SENTINEL},tv,3.00\n"
+    )
+    assert cli.main(["scan", str(small_landing / "spend")]) == 1
+    out = capsys.readouterr().out
+    (line,) = [ln for ln in out.splitlines() if "spend_9.csv" in ln]
+    assert "\trejected\t" in line
+    assert "negative_value(spend)=1" in line and "unknown_geo(geo)=1" in line
+    assert SENTINEL not in out and "-1.00" not in out
+
+
+def test_scan_single_file_with_feed_option(clearcount_env, small_landing, tmp_path, capsys):
+    loose = tmp_path / "drop.csv"
+    loose.write_text("week_start,geo,channel,calls,new_patient_calls\n2024-01-08,CA,tv,5,9\n")
+    assert cli.main(["scan", str(loose)]) == 2  # folder name is not a feed
+    assert "--feed" in capsys.readouterr().err
+    assert cli.main(["scan", "--feed", "calls", str(loose)]) == 1
+    assert "count_exceeds_total" in capsys.readouterr().out
+
+
+def test_scan_missing_path_is_usage_error(clearcount_env, tmp_path, capsys):
+    assert cli.main(["scan", str(tmp_path / "nope")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_refresh_success_prints_dashboards_path(
+    clearcount_env, ingest_only_definitions, warehouse_path, capsys
+):
+    assert cli.main(["refresh"]) == 0
+    out = capsys.readouterr().out
+    assert str(Path(clearcount_env["CLEARCOUNT_OUTPUT_DIR"]) / "dashboards" / "index.html") in out
+    conn = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM staging.spend").fetchall() == [(48,)]
+        assert conn.execute("SELECT count(*) FROM core.weekly_panel").fetchall() == [(24,)]
+    finally:
+        conn.close()
+
+
+def test_refresh_failure_is_one_value_free_paragraph(
+    clearcount_env, ingest_only_definitions, small_landing, warehouse_path, capsys
+):
+    assert cli.main(["refresh"]) == 0
+    capsys.readouterr()
+    bad = small_landing / "calls" / "calls_late.csv"
+    bad.write_text(
+        "week_start,geo,channel,calls,new_patient_calls\n"
+        f"2024-01-08,CA,{SENTINEL.lower()}x,5,4\n2024-01-09,CA,organic,5,4\n"
+    )
+    assert cli.main(["refresh"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "\n" not in err, "one paragraph"
+    assert "calls_late.csv" in err and "not_monday(week_start)=1" in err
+    assert "sha256" in err
+    assert SENTINEL.lower() not in (captured.out + captured.err)
+    conn = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        assert conn.execute("SELECT count(*) FROM staging.calls").fetchall() == [(48,)]
+    finally:
+        conn.close()
+
+
+def test_refresh_missing_feed_folder_names_it(
+    clearcount_env, ingest_only_definitions, small_landing, capsys
+):
+    import shutil
+
+    shutil.rmtree(small_landing / "bookings")
+    assert cli.main(["refresh"]) == 1
+    err = capsys.readouterr().err
+    assert "feed 'bookings' is missing" in err
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).with_name("clearcount")
+    done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    assert "refresh" in done.stdout
