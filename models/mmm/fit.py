@@ -214,7 +214,9 @@ def lift_terms(
             continue
         c = panel.channels.index(m.channel)
         geos = np.array([panel.geos.index(g) for g in m.geos if g in panel.geos], dtype=int)
-        test = (weeks >= np.datetime64(m.start_week, "D")) & (weeks <= np.datetime64(m.end_week, "D"))
+        test = (weeks >= np.datetime64(m.start_week, "D")) & (
+            weeks <= np.datetime64(m.end_week, "D")
+        )
         sd = (float(m.hi) - float(m.lo)) / 3.29
         if geos.size == 0 or not test.any() or not np.isfinite(sd) or sd <= 0:
             notes.append(

@@ -185,12 +185,14 @@ def build_model(
     saturation: HillSaturation,
     priors: Priors,
     channels: Sequence[str],
+    keep_mean: bool = False,
 ):
     """The PyMC model. Free variables are named as in the module docstring.
 
     Deterministics kept in the trace (small): ``beta`` (n_geos, n_channels) new patients per
     person per week at full saturation, ``decay``, ``half_saturation``,
-    ``slope`` (n_channels,).
+    ``slope`` (n_channels,). With ``keep_mean`` also ``mu`` (n_geos, n_weeks), the mean new
+    patients (large: for checks, not for default fits).
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -251,6 +253,8 @@ def build_model(
             log_base = log_base + pt.dot(data.controls, delta)
         baseline = pop[:, None] * pt.exp(log_base)
         mu = baseline + media
+        if keep_mean:
+            mu = pm.Deterministic("mu", mu, dims=("geo", "week"))
 
         inv_sqrt_alpha = pm.HalfNormal("inv_sqrt_alpha", sigma=priors.dispersion_sd)
         alpha = 1.0 / inv_sqrt_alpha**2
@@ -293,8 +297,8 @@ class Draws:
     alpha: np.ndarray
 
     @classmethod
-    def from_idata(cls, idata, n_controls: int) -> Draws:
-        post = idata.posterior
+    def from_idata(cls, idata, n_controls: int, group: str = "posterior") -> Draws:
+        post = idata[group]
 
         def flat(name: str) -> np.ndarray:
             v = post[name].values

@@ -89,7 +89,9 @@ class ResponseModel:
         contrib = self.pop[None, :, None, None] * self.beta[:, :, None, :] * h
         return contrib.sum(axis=(1, 2))
 
-    def extrapolates(self, spend_scale: np.ndarray, n_window_weeks: int | None = None) -> np.ndarray:
+    def extrapolates(
+        self, spend_scale: np.ndarray, n_window_weeks: int | None = None
+    ) -> np.ndarray:
         """(n_channels,) bool: the scaled mean weekly spend exceeds the highest weekly spend seen."""
         weeks = n_window_weeks or self.lagged_win.shape[1]
         weekly = self.window_spend * np.asarray(spend_scale, dtype=float) / weeks

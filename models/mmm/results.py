@@ -168,9 +168,7 @@ def response_curves(
     nat_weekly = data.spend.sum(axis=0)  # (W, C)
     for c, ch in enumerate(channels):
         geo_spend = data.spend[:, window, c].sum(axis=1)
-        share = (
-            geo_spend / geo_spend.sum() if geo_spend.sum() > 0 else data.pop / data.pop.sum()
-        )
+        share = geo_spend / geo_spend.sum() if geo_spend.sum() > 0 else data.pop / data.pop.sum()
         current = float(nat_weekly[window, c].mean())
         grid = np.linspace(0.0, 2.0 * float(nat_weekly[:, c].max()), n_points)
         grid = np.unique(np.append(grid, current))

@@ -9,8 +9,6 @@ fit's PAC tables (``mmm.channel_summary``, ``mmm.contributions``, ``mmm.response
 ``mmm.fit_status`` record the failed attempt.
 """
 
-from __future__ import annotations
-
 import contextlib
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +30,15 @@ LIFT_SQL = "mmm/lift_measurements.sql"
 
 class MMMWriteError(RuntimeError):
     """Writing the MMM tables failed; the previous rows are kept. No values in the message."""
+
+
+class MMMRunConfig(dg.Config):
+    """Sampler settings an analyst may change for one run (unset: ``MMMConfig``'s defaults)."""
+
+    draws: int | None = None
+    tune: int | None = None
+    seed: int | None = None
+    holdout_weeks: int | None = None
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -79,7 +86,12 @@ def write_tables(conn: duckdb.DuckDBPyConnection, fit: Any, fitted_at: datetime)
     d = fit.diagnostics
     diag = pl.DataFrame(
         d.rows(),
-        schema={"metric": pl.Utf8, "value": pl.Float64, "threshold": pl.Float64, "passed": pl.Boolean},
+        schema={
+            "metric": pl.Utf8,
+            "value": pl.Float64,
+            "threshold": pl.Float64,
+            "passed": pl.Boolean,
+        },
         orient="row",
     )
     status = pl.DataFrame(
@@ -155,7 +167,7 @@ def check_result(fit: Any) -> dg.AssetCheckResult:
     kinds={"pymc", "duckdb"},
     description="Bayesian media mix model: PAC per channel with 90% intervals (mmm.* tables).",
 )
-def mmm_fit(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+def mmm_fit(context: dg.AssetExecutionContext, config: MMMRunConfig, duckdb: DuckDBResource):
     """Fit the MMM on ``core.weekly_panel`` (calibrated by geo tests when there are any)."""
     from models.mmm import MMMConfig, fit_mmm
     from pipelines.panel import read_panel
@@ -168,7 +180,19 @@ def mmm_fit(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         f"Fitting the MMM: {panel.n_geos} markets, {panel.n_weeks} weeks, "
         f"{panel.n_channels} channels, {len(lift)} lift measurement(s)."
     )
-    fit = fit_mmm(panel, MMMConfig(cores=2), lift)
+    overrides = {
+        k: v
+        for k, v in {
+            "draws": config.draws,
+            "tune": config.tune,
+            "seed": config.seed,
+            "holdout_weeks": config.holdout_weeks,
+        }.items()
+        if v is not None
+    }
+    # nutpie runs the chains in threads: no fork inside the step; two cores
+    mmm_config = MMMConfig(chains=2, cores=2, **overrides)
+    fit = fit_mmm(panel, mmm_config, lift)
     for note in fit.notes:
         context.log.warning(note)
     fitted_at = datetime.now(UTC).replace(tzinfo=None)

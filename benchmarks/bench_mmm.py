@@ -1,0 +1,252 @@
+"""Benchmark the clearcount MMM against simulated worlds with known truth.
+
+Usage::
+
+    nice -n 10 .venv/bin/python benchmarks/bench_mmm.py                 # sample + 4 seeds
+    .venv/bin/python benchmarks/bench_mmm.py --seeds 20240601 --hard-seeds
+    .venv/bin/python benchmarks/bench_mmm.py --seeds 20240601 --with-pymc-marketing
+
+Per seed it prints, for every channel: true PAC, clearcount PAC [5%, 95%], relative error,
+whether the interval covers the truth, and last-touch PAC; then wall times, R-hat, ESS,
+divergences, posterior predictive coverage, holdout MAPE, and the national fit (markets
+summed). The bar: median |PAC error| <= 15% over channels with >= 10% of spend, 90% interval
+covering the true PAC for >= 5 of 6 channels, converged.
+
+``--with-pymc-marketing`` fits pymc-marketing 0.19's MMM on the first seed's data, in a throwaway
+venv (``/tmp/pmm-venv``, created with uv) in a subprocess, because its pins conflict with ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from models.mmm import MMMConfig, fit_mmm  # noqa: E402
+from models.simulate import WorldConfig, simulate_world  # noqa: E402
+
+SAMPLE_SEED = 20240601
+DEFAULT_SEEDS = (SAMPLE_SEED, 11, 23, 37)
+DEFAULT_HARD = (53,)
+PMM_VENV = Path("/tmp/pmm-venv")
+
+
+def world_config(seed: int, hard: bool) -> WorldConfig:
+    if hard:
+        return WorldConfig(seed=seed, correlated_flighting=True, effect_scale=0.6)
+    return WorldConfig(seed=seed)
+
+
+def score(truth: dict, pac: dict[str, tuple[float, float, float]]) -> dict:
+    """Median |error| over channels with >= 10% of spend, and interval coverage count."""
+    total = sum(v["spend"] for v in truth["channels"].values())
+    errs, covered = [], 0
+    for ch, (med, lo, hi) in pac.items():
+        t = truth["channels"][ch]
+        if t["spend"] / total >= 0.10:
+            errs.append(abs(med / t["pac"] - 1))
+        covered += int(lo <= t["pac"] <= hi)
+    return {"median_abs_err": float(np.median(errs)), "covered": covered, "n": len(pac)}
+
+
+def print_table(truth: dict, pac: dict[str, tuple[float, float, float]]) -> None:
+    print(
+        f"  {'channel':12s} {'true PAC':>9s} {'clearcount PAC [5%, 95%]':>30s} {'error':>7s} "
+        f"{'covered':>8s} {'last-touch':>10s} {'share':>6s}"
+    )
+    total = sum(v["spend"] for v in truth["channels"].values())
+    for ch, (med, lo, hi) in pac.items():
+        t = truth["channels"][ch]
+        print(
+            f"  {ch:12s} {t['pac']:9.0f} {med:9.0f} [{lo:8.0f}, {hi:8.0f}]   "
+            f"{med / t['pac'] - 1:+7.1%} {str(lo <= t['pac'] <= hi):>8s} "
+            f"{t['last_touch_pac']:10.0f} {t['spend'] / total:6.0%}"
+        )
+
+
+def run_seed(seed: int, hard: bool, config: MMMConfig, national: bool) -> dict:
+    world = simulate_world(world_config(seed, hard))
+    t0 = time.perf_counter()
+    fit = fit_mmm(world.panel, config)
+    wall = time.perf_counter() - t0
+    pac = {
+        r["channel"]: (r["pac"], r["pac_lo"], r["pac_hi"])
+        for r in fit.channel_summary.iter_rows(named=True)
+    }
+    d = fit.diagnostics
+    s = score(world.truth, pac)
+    print(f"\n=== seed {seed}{' (hard: correlated flighting, effects x0.6)' if hard else ''} ===")
+    print_table(world.truth, pac)
+    lt = {c: (v["last_touch_pac"],) * 3 for c, v in world.truth["channels"].items()}
+    print(
+        f"  clearcount: median |PAC error| {s['median_abs_err']:.1%} (channels >= 10% of spend), "
+        f"covered {s['covered']}/{s['n']}; last-touch median |error| "
+        f"{score(world.truth, lt)['median_abs_err']:.1%}"
+    )
+    print(
+        f"  geo fit: {wall:.0f} s wall (sampling incl. compile {fit.sampling_seconds:.0f} s; holdout "
+        f"fit included), {fit.n_geos} markets x {fit.n_weeks} weeks; R-hat {d.max_rhat:.3f}, "
+        f"ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}, divergences {d.divergences}, "
+        f"converged {d.converged}; 90% PPC coverage {d.ppc_coverage_90:.2f}; holdout MAPE "
+        f"({d.holdout_weeks} wk) {d.holdout_mape:.1%}"
+    )
+    out = {"seed": seed, "hard": hard, "wall": wall, **s, "converged": d.converged}
+    if national:
+        t0 = time.perf_counter()
+        nfit = fit_mmm(world.panel.national(), _national_config(config))
+        nwall = time.perf_counter() - t0
+        npac = {
+            r["channel"]: (r["pac"], r["pac_lo"], r["pac_hi"])
+            for r in nfit.channel_summary.iter_rows(named=True)
+        }
+        ns = score(world.truth, npac)
+        nd = nfit.diagnostics
+        print(
+            f"  national fit: {nwall:.0f} s wall (sampling incl. compile "
+            f"{nfit.sampling_seconds:.0f} s); median |PAC error| {ns['median_abs_err']:.1%}, "
+            f"covered {ns['covered']}/{ns['n']}; R-hat {nd.max_rhat:.3f}, ESS bulk "
+            f"{nd.min_ess_bulk:.0f} tail {nd.min_ess_tail:.0f}, divergences {nd.divergences}"
+        )
+        out["national_wall"] = nwall
+    return out
+
+
+def _national_config(config: MMMConfig) -> MMMConfig:
+    from dataclasses import replace
+
+    return replace(config, holdout_weeks=0)
+
+
+PMM_SCRIPT = r"""
+import json, sys, time
+import numpy as np, pandas as pd
+from pymc_marketing.mmm import GeometricAdstock, LogisticSaturation
+from pymc_marketing.mmm.multidimensional import MMM
+
+d = np.load(sys.argv[1], allow_pickle=True)
+spend, y, weeks, geos, channels = d["spend"], d["y"], d["weeks"], list(d["geos"]), list(d["channels"])
+window = int(d["window"])
+rows = []
+for g, geo in enumerate(geos):
+    for w, wk in enumerate(weeks):
+        rows.append({"date": pd.Timestamp(wk), "geo": geo, "y": float(y[g, w]),
+                     **{c: float(spend[g, w, i]) for i, c in enumerate(channels)}})
+df = pd.DataFrame(rows)
+mmm = MMM(date_column="date", target_column="y", channel_columns=channels, dims=("geo",),
+          adstock=GeometricAdstock(l_max=8), saturation=LogisticSaturation(),
+          yearly_seasonality=2)
+t0 = time.perf_counter()
+mmm.fit(X=df.drop(columns="y"), y=df["y"], nuts_sampler="nutpie", chains=2, cores=2,
+        random_seed=1, progressbar=False)
+wall = time.perf_counter() - t0
+mmm.add_original_scale_contribution_variable(var=["channel_contribution"])
+post = mmm.idata.posterior["channel_contribution_original_scale"]
+post = post.transpose("chain", "draw", "date", "geo", "channel")
+c = post.values.reshape(-1, *post.shape[2:])  # (n, W, G, C)
+inc = c[:, -window:].sum(axis=(1, 2))
+ws = spend[:, -window:].sum(axis=(0, 1))
+pac = ws[None, :] / inc
+import arviz as az
+summ = az.summary(mmm.idata, var_names=["saturation_beta", "adstock_alpha", "saturation_lam"])
+div = int(mmm.idata.sample_stats["diverging"].values.sum())
+out = {"wall": wall, "rhat": float(summ["r_hat"].max()), "divergences": div,
+       "pac": {ch: [float(np.percentile(pac[:, i], q)) for q in (50, 5, 95)]
+               for i, ch in enumerate(channels)}}
+print("PMM_RESULT " + json.dumps(out))
+"""
+
+
+def run_pymc_marketing(seed: int) -> None:
+    """Fit pymc-marketing 0.19 (geo MMM, documented defaults) in a throwaway venv."""
+    world = simulate_world(world_config(seed, False))
+    py = PMM_VENV / "bin" / "python"
+    if not py.exists():
+        subprocess.run(["uv", "venv", "--python", "3.11", str(PMM_VENV)], check=True)
+        subprocess.run(
+            ["uv", "pip", "install", "--python", str(py), "pymc-marketing==0.19.*", "nutpie"],
+            check=True,
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "world.npz"
+        p = world.panel
+        np.savez(
+            data,
+            spend=p.spend,
+            y=p.new_patients,
+            weeks=p.weeks.astype("datetime64[D]").astype(str),
+            geos=np.array(p.geos),
+            channels=np.array(p.channels),
+            window=world.config.window_weeks,
+        )
+        script = Path(tmp) / "pmm.py"
+        script.write_text(PMM_SCRIPT)
+        t0 = time.perf_counter()
+        res = subprocess.run(
+            [str(py), str(script), str(data)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        wall = time.perf_counter() - t0
+    line = [x for x in res.stdout.splitlines() if x.startswith("PMM_RESULT ")]
+    if not line:
+        print(f"\npymc-marketing failed ({wall:.0f} s):\n{res.stderr[-3000:]}")
+        return
+    out = json.loads(line[0][len("PMM_RESULT ") :])
+    pac = {ch: tuple(v) for ch, v in out["pac"].items()}
+    s = score(world.truth, pac)
+    print(f"\n=== pymc-marketing 0.19 geo MMM (dims=('geo',), defaults, nutpie), seed {seed} ===")
+    print_table(world.truth, pac)
+    print(
+        f"  pymc-marketing: median |PAC error| {s['median_abs_err']:.1%}, covered "
+        f"{s['covered']}/{s['n']}; fit {out['wall']:.0f} s ({wall:.0f} s with data prep and "
+        f"imports); max R-hat {out['rhat']:.3f}, divergences {out['divergences']}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--seeds", type=int, nargs="*", default=list(DEFAULT_SEEDS))
+    ap.add_argument("--hard-seeds", type=int, nargs="*", default=list(DEFAULT_HARD))
+    ap.add_argument("--draws", type=int, default=None)
+    ap.add_argument("--tune", type=int, default=None)
+    ap.add_argument("--no-national", action="store_true")
+    ap.add_argument("--with-pymc-marketing", action="store_true")
+    args = ap.parse_args(argv)
+    base = MMMConfig()
+    from dataclasses import replace
+
+    config = replace(base, draws=args.draws or base.draws, tune=args.tune or base.tune)
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    results = []
+    for seed in args.seeds:
+        results.append(run_seed(seed, False, config, not args.no_national))
+    for seed in args.hard_seeds:
+        results.append(run_seed(seed, True, config, not args.no_national))
+    print("\n=== summary ===")
+    for r in results:
+        ok = r["median_abs_err"] <= 0.15 and r["covered"] >= r["n"] - 1 and r["converged"]
+        print(
+            f"  seed {r['seed']}{' hard' if r['hard'] else ''}: median |err| "
+            f"{r['median_abs_err']:.1%}, covered {r['covered']}/{r['n']}, converged "
+            f"{r['converged']}, geo fit {r['wall']:.0f} s"
+            + (f", national {r['national_wall']:.0f} s" if "national_wall" in r else "")
+            + f" -> {'meets the bar' if ok else 'MISSES the bar'}"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if args.with_pymc_marketing and (args.seeds or args.hard_seeds):
+        run_pymc_marketing((args.seeds or args.hard_seeds)[0])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""The mmm_fit asset: definitions, lift reading, table writing, and the blocking gate."""
+
+from datetime import date, datetime
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from models.mmm.diagnostics import Diagnostics
+from pipelines.defs.mmm import assets as mmm_assets
+
+
+def test_asset_definition() -> None:
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    key = dg.AssetKey("mmm_fit")
+    node = graph.get(key)
+    assert node.group_name == "mmm"
+    assert {d.to_user_string() for d in node.parent_keys} >= {"weekly_panel", "geo_test_results"}
+    check = dg.AssetCheckKey(key, "mmm_converged")
+    assert check in graph.asset_check_keys
+    spec = next(s for s in mmm_assets.mmm_fit.check_specs if s.name == "mmm_converged")
+    assert spec.blocking
+    assert mmm_assets.mmm_fit.op.pool == "warehouse"
+
+
+def test_read_lift_without_tables_is_empty() -> None:
+    conn = duckdb.connect(":memory:")
+    assert mmm_assets.read_lift(conn) == []
+
+
+def test_read_lift_joins_treated_geos() -> None:
+    conn = duckdb.connect(":memory:")
+    conn.execute("CREATE SCHEMA marts; CREATE SCHEMA staging")
+    conn.execute(
+        "CREATE TABLE marts.geo_test_results (test_id VARCHAR, channel VARCHAR, design VARCHAR, "
+        "start_week DATE, end_week DATE, incremental_new_patients DOUBLE, "
+        "incremental_new_patients_lo DOUBLE, incremental_new_patients_hi DOUBLE, "
+        "incremental_spend DOUBLE)"
+    )
+    conn.execute(
+        "CREATE TABLE staging.experiments (test_id VARCHAR, channel VARCHAR, geo VARCHAR, "
+        "role VARCHAR, start_week DATE, end_week DATE, design VARCHAR)"
+    )
+    conn.execute(
+        "INSERT INTO marts.geo_test_results VALUES "
+        "('t1', 'tv', 'holdout', '2026-01-05', '2026-02-02', 40, 20, 60, 10000), "
+        "('t2', 'tv', 'holdout', '2026-01-05', '2026-02-02', NULL, NULL, NULL, 10000)"
+    )
+    conn.execute(
+        "INSERT INTO staging.experiments VALUES "
+        "('t1', 'tv', 'g2', 'treatment', '2026-01-05', '2026-02-02', 'holdout'), "
+        "('t1', 'tv', 'g1', 'treatment', '2026-01-05', '2026-02-02', 'holdout'), "
+        "('t1', 'tv', 'g3', 'control', '2026-01-05', '2026-02-02', 'holdout'), "
+        "('t2', 'tv', 'g4', 'treatment', '2026-01-05', '2026-02-02', 'holdout')"
+    )
+    (m,) = mmm_assets.read_lift(conn)
+    assert m.channel == "tv" and m.geos == ("g1", "g2")
+    assert m.start_week == date(2026, 1, 5)
+    assert (m.incremental_new_patients, m.lo, m.hi, m.incremental_spend) == (40, 20, 60, 10000)
+
+
+class FakeFit:
+    """Just the attributes write_tables reads."""
+
+    def __init__(self, converged: bool) -> None:
+        self.diagnostics = Diagnostics(
+            max_rhat=1.001 if converged else 1.3,
+            min_ess_bulk=900.0,
+            min_ess_tail=800.0,
+            divergences=0 if converged else 4,
+            n_draws=2000,
+        )
+        self.channels = ("tv",)
+        self.n_geos, self.n_weeks, self.seconds, self.calibrated = 3, 60, 12.0, False
+        wk = date(2026, 1, 5)
+        self.channel_summary = pl.DataFrame(
+            {
+                "channel": ["tv"],
+                "window_start": [wk],
+                "window_end": [wk],
+                **{
+                    c: [1.0]
+                    for c in (
+                        "spend",
+                        "incremental_new_patients",
+                        "incremental_new_patients_lo",
+                        "incremental_new_patients_hi",
+                        "pac",
+                        "pac_lo",
+                        "pac_hi",
+                        "marginal_pac",
+                        "marginal_pac_lo",
+                        "marginal_pac_hi",
+                    )
+                },
+                "calibrated": [False],
+            }
+        )
+        self.contributions = pl.DataFrame(
+            {"week_start": [wk], "component": ["tv"], "median": [1.0], "lo": [0.5], "hi": [2.0]}
+        )
+        self.response_curves = pl.DataFrame(
+            {
+                "channel": ["tv"],
+                "weekly_spend": [0.0],
+                "new_patients": [0.0],
+                "new_patients_lo": [0.0],
+                "new_patients_hi": [0.0],
+                "current": [False],
+            }
+        )
+        self.fit_vs_actual = pl.DataFrame(
+            {
+                "week_start": [wk],
+                "actual": [3.0],
+                "fitted": [3.1],
+                "fitted_lo": [2.0],
+                "fitted_hi": [4.0],
+                "holdout": [True],
+            }
+        )
+
+
+def test_write_tables_converged_and_not() -> None:
+    conn = duckdb.connect(":memory:")
+    mmm_assets.write_tables(conn, FakeFit(True), datetime(2026, 1, 12))
+    assert conn.execute("SELECT count(*) FROM mmm.channel_summary").fetchone()[0] == 1
+    assert conn.execute("SELECT converged FROM mmm.fit_status").fetchone()[0] is True
+    # a failed fit keeps the published PAC tables and records why
+    mmm_assets.write_tables(conn, FakeFit(False), datetime(2026, 1, 19))
+    assert conn.execute("SELECT count(*) FROM mmm.channel_summary").fetchone()[0] == 1
+    conv, msg = conn.execute("SELECT converged, message FROM mmm.fit_status").fetchone()
+    assert conv is False and "did not converge" in msg and "divergent" in msg
+    passed = conn.execute(
+        "SELECT passed FROM mmm.diagnostics WHERE metric = 'max_rhat'"
+    ).fetchone()[0]
+    assert passed is False
+
+
+@pytest.mark.slow
+def test_non_converged_fit_fails_the_blocking_check(tmp_path, monkeypatch) -> None:
+    """A deliberately short run: the check fails with a plain-words reason, PAC is not written."""
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from models.simulate import WorldConfig, simulate_world
+
+    world = simulate_world(WorldConfig(seed=3, n_geos=6, n_weeks=80))
+    monkeypatch.setattr("pipelines.panel.read_panel", lambda conn: world.panel)
+    monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(tmp_path / "out"))
+    db = str(tmp_path / "wh.duckdb")
+    result = dg.materialize(
+        [mmm_assets.mmm_fit],
+        resources={"duckdb": DuckDBResource(database=db)},
+        run_config={"ops": {"mmm_fit": {"config": {"draws": 10, "tune": 10, "holdout_weeks": 0}}}},
+        raise_on_error=False,
+    )
+    evals = result.get_asset_check_evaluations()
+    (ev,) = [e for e in evals if e.check_name == "mmm_converged"]
+    assert not ev.passed
+    assert ev.severity == dg.AssetCheckSeverity.ERROR
+    assert "did not converge" in ev.description
+    conn = duckdb.connect(db)
+    assert conn.execute("SELECT count(*) FROM mmm.channel_summary").fetchone()[0] == 0
+    assert conn.execute("SELECT converged FROM mmm.fit_status").fetchone()[0] is False
+    assert not (tmp_path / "out" / "mmm" / "posterior.nc").exists()
+    np.testing.assert_equal(
+        conn.execute("SELECT count(*) FROM mmm.diagnostics").fetchone()[0] > 0, True
+    )
