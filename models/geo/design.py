@@ -24,14 +24,16 @@ markets' expected new patients during the test.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from datetime import timedelta
 
 import numpy as np
 from scipy.stats import norm
 
-from models.geo.analysis import estimate_effect
+from models.geo.analysis import CARRYOVER_WEEKS, estimate_effect
 from models.geo.inference import conformal_pvalue
 from models.geo.synthetic_control import control_scale, fit_sc
-from models.geo.types import DesignProposal
+from models.geo.types import DesignProposal, GeoTest
 from models.panel import Panel
 
 ALPHA = 0.10
@@ -63,9 +65,17 @@ def _candidates(rng: np.random.Generator, size: np.ndarray, k: int, n: int) -> l
     return out
 
 
-def _windows(rng: np.random.Generator, n_weeks: int, weeks: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start weeks of backtest windows, split at random into selection and held-out sets."""
+def _windows(
+    rng: np.random.Generator, n_weeks: int, weeks: int, busy: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start weeks of backtest windows, split at random into selection and held-out sets.
+
+    ``busy`` (n_weeks,) marks weeks of past tests (and their carry-over): windows touching them
+    are not used, since their markets did not run as usual.
+    """
     starts = np.arange(MIN_PRE_WEEKS, n_weeks - weeks + 1)
+    if busy is not None:
+        starts = np.array([s for s in starts if not busy[s : s + weeks].any()], dtype=int)
     if starts.size < 4:
         raise ValueError(
             f"the panel is too short to backtest a {weeks}-week test: it needs at least "
@@ -122,6 +132,7 @@ def propose_design(
     treated: int | None = None,
     seed: int = 0,
     pac: float | None = None,
+    past_tests: Sequence[GeoTest] = (),
 ) -> DesignProposal:
     """Propose a holdout test of ``channel`` lasting ``weeks`` weeks.
 
@@ -132,6 +143,8 @@ def propose_design(
         treated: number of treatment markets; default one in five markets (at least 1).
         seed: seed of the randomisation.
         pac: assumed USD per incremental new patient of the channel, for the expected loss.
+        past_tests: earlier geo tests; backtest windows overlapping them (or the
+            ``CARRYOVER_WEEKS`` after them) are skipped.
 
     Returns:
         A :class:`DesignProposal`.
@@ -156,7 +169,12 @@ def propose_design(
     c = panel.channels.index(channel)
     recent = slice(max(0, panel.n_weeks - RECENT_WEEKS), panel.n_weeks)
     size = panel.new_patients[:, recent].mean(axis=1)
-    sel, hold = _windows(rng, panel.n_weeks, weeks)
+    busy = np.zeros(panel.n_weeks, dtype=bool)
+    for t in past_tests:
+        s0 = np.datetime64(t.start_week, "D")
+        s1 = np.datetime64(t.end_week + timedelta(weeks=CARRYOVER_WEEKS), "D")
+        busy |= (panel.weeks >= s0) & (panel.weeks <= s1)
+    sel, hold = _windows(rng, panel.n_weeks, weeks, busy)
 
     # selection on the selection windows: relative RMSE of placebo estimates
     best, best_score = None, math.inf

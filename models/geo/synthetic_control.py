@@ -23,7 +23,7 @@ from scipy.optimize import nnls
 RIDGE_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 """Ridge penalties tried, as multiples of the mean squared control column (scale free)."""
 
-AUGMENT_GAIN = 0.9
+AUGMENT_GAIN = 0.7
 """The ridge correction is used only when it cuts the cross-validated error below this share."""
 
 
@@ -111,7 +111,7 @@ def fit_sc(x: np.ndarray, y: np.ndarray, scale: np.ndarray, ridge: float = 0.0) 
 
 
 def blocked_cv_error(
-    x: np.ndarray, y: np.ndarray, scale: np.ndarray, ridge: float, block: int, n_folds: int = 6
+    x: np.ndarray, y: np.ndarray, scale: np.ndarray, ridge: float, block: int, n_folds: int = 12
 ) -> float:
     """Mean squared error of held-out blocks of ``block`` consecutive weeks (pre-period only)."""
     n = len(y)

@@ -24,8 +24,8 @@ def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
     row = conn.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
         [schema, table],
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(row and row[0][0])
 
 
 def assumed_pac(conn: duckdb.DuckDBPyConnection, channel: str) -> tuple[float | None, str]:
@@ -35,13 +35,14 @@ def assumed_pac(conn: duckdb.DuckDBPyConnection, channel: str) -> tuple[float | 
     channel's last-touch PAC over the last 52 weeks; ``(None, "none")`` when neither exists.
     """
     if table_exists(conn, "marts", "pac_by_channel"):
-        row = conn.execute(sql_text("geo/mmm_pac.sql"), [channel]).fetchone()
-        if row and row[0] is not None:
-            return float(row[0]), "mmm"
+        rows = conn.execute(sql_text("geo/mmm_pac.sql"), [channel]).fetchall()
+        if rows and rows[0][0] is not None:
+            return float(rows[0][0]), "mmm"
     if table_exists(conn, "core", "last_touch") and table_exists(conn, "core", "weekly_spend"):
-        row = conn.execute(sql_text("geo/assumed_pac.sql"), [channel, channel]).fetchone()
-        if row and row[0] is not None and math.isfinite(row[0]) and row[0] > 0:
-            return float(row[0]), "last_touch"
+        rows = conn.execute(sql_text("geo/assumed_pac.sql"), [channel, channel]).fetchall()
+        pac = rows[0][0] if rows else None
+        if pac is not None and math.isfinite(pac) and pac > 0:
+            return float(pac), "last_touch"
     return None, "none"
 
 
@@ -89,8 +90,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         args: ``.channel`` (str), ``.weeks`` (int), ``.treated`` (int or None).
         out: where to print (standard output by default).
     """
+    from models.geo.analysis import parse_experiments
     from models.geo.design import propose_design
-    from pipelines.panel import PanelError, read_panel
+    from pipelines.panel import PanelError, read_experiments, read_panel
 
     out = out or sys.stdout
     settings = Settings.from_env()
@@ -113,10 +115,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             print(f"cannot read the weekly panel: {msg}", file=sys.stderr)
             return 1
         pac, source = assumed_pac(conn, args.channel)
+        past = []
+        if table_exists(conn, "staging", "experiments"):
+            past, _ = parse_experiments(read_experiments(conn))
     finally:
         conn.close()
     try:
-        proposal = propose_design(panel, args.channel, int(args.weeks), args.treated, pac=pac)
+        proposal = propose_design(
+            panel, args.channel, int(args.weeks), args.treated, pac=pac, past_tests=past
+        )
     except ValueError as exc:
         print(f"design-test: {exc}", file=sys.stderr)
         return 2

@@ -206,19 +206,21 @@ def geo_test_results(
 def geo_test_designs(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
+    from models.geo.analysis import parse_experiments
     from models.geo.design import propose_design
     from pipelines.commands.design_test import assumed_pac
-    from pipelines.panel import read_panel
+    from pipelines.panel import read_experiments, read_panel
 
     started = time.perf_counter()
     proposed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     rows, skipped = [], []
     with duckdb.get_connection() as conn:
         panel = read_panel(conn)
+        past, _ = parse_experiments(read_experiments(conn))
         for channel in panel.channels:
             pac, source = assumed_pac(conn, channel)
             try:
-                p = propose_design(panel, channel, DESIGN_WEEKS, pac=pac)
+                p = propose_design(panel, channel, DESIGN_WEEKS, pac=pac, past_tests=past)
             except ValueError:
                 skipped.append(channel)
                 continue

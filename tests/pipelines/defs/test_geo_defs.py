@@ -110,7 +110,7 @@ def test_results_table_has_the_contract_columns_and_one_row_per_analysed_test(
     ).fetchall()
     assert [s[0] for s in series] == ["search_holdout_1", "social_scale_up_1"]
     assert series[0][2] == 8 and series[1][2] == 6
-    cross = conn.execute("SELECT count(*) FROM geo.test_crosscheck").fetchone()[0]
+    cross = conn.execute("SELECT count(*) FROM geo.test_crosscheck").fetchall()[0][0]
     channels = [
         r[0] for r in conn.execute("SELECT DISTINCT channel FROM core.weekly_spend").fetchall()
     ]
