@@ -39,9 +39,10 @@ def status_section(data: DashboardData) -> str:
     )
     if not r["converged"]:
         text += (
-            '<p class="note">The marts and the summary page keep the last fit that passed '
-            f"(refresh of {esc(stamp(data.ctx.refreshed_at))}); the charts below show the "
-            "latest attempt for diagnosis only.</p>"
+            '<p class="note">This fit is not published: the marts, the summary page and the '
+            "charts below keep the last fit that passed (refresh of "
+            f"{esc(stamp(data.ctx.refreshed_at))}). The diagnostics above are the failed "
+            "attempt's.</p>"
         )
     return text
 
