@@ -46,14 +46,20 @@ TABLES: dict[str, str] = {
 }
 """Frame name -> query. Tables that do not exist yet give empty frames."""
 
-COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "pac": ("last_touch_new_patients",),
-    "pac_history": ("last_touch_new_patients",),
-    "fit_vs_actual": ("actual",),
-    "geo_series": ("treated",),
-    "weekly_totals": ("new_patients",),
+COUNT_COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "pac": (("last_touch_new_patients",), ("channel",)),
+    "pac_history": (("last_touch_new_patients",), ("refreshed_at", "channel")),
+    "fit_vs_actual": (("actual",), ("week_start",)),
+    "geo_series": (("treated",), ("test_id", "in_test")),
+    "weekly_totals": (("new_patients",), ("week_start",)),
 }
-"""Observed counts per frame: these go through the small-cell filter before publishing."""
+"""Observed counts per frame, and the grouping whose totals a reader can see.
+
+Frame -> (count columns, group columns) for ``suppress_small_cells``. A group of one row means
+no total over those rows is published. A geo test's in-test weeks form one group: their total
+can be recovered from the published effect and counterfactual, so a suppressed week gets a
+complement there.
+"""
 
 DERIVED: dict[str, dict[str, str]] = {
     "pac": {"last_touch_pac": "last_touch_new_patients"},
@@ -95,19 +101,33 @@ def _exists(conn: duckdb.DuckDBPyConnection, query: str) -> bool:
     return bool(rows[0][0])
 
 
-def publishable(frames: dict[str, pl.DataFrame], min_cell: int) -> dict[str, pl.DataFrame]:
-    """Pass every observed count through the small-cell filter; blank what derives from it."""
+def suppress(
+    frame: pl.DataFrame, counts: tuple[str, ...], groups: tuple[str, ...], min_cell: int
+) -> pl.DataFrame:
+    """``suppress_small_cells`` on the rows whose counts are all present (others kept as is).
+
+    Counts stored as floats are rounded to whole numbers first (published counts are whole).
+    """
     from pipelines.small_cells import suppress_small_cells
 
+    frame = frame.with_columns(pl.col(c).round(0).cast(pl.Int64) for c in counts)
+    frame = frame.with_row_index("_row")
+    present = frame.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in counts))
+    missing = frame.filter(~pl.all_horizontal(pl.col(c).is_not_null() for c in counts))
+    done = suppress_small_cells(present, list(counts), list(groups), min_cell=min_cell)
+    return pl.concat([done, missing], how="vertical_relaxed").sort("_row").drop("_row")
+
+
+def publishable(frames: dict[str, pl.DataFrame], min_cell: int) -> dict[str, pl.DataFrame]:
+    """Pass every observed count through the small-cell filter; blank what derives from it."""
     out = dict(frames)
-    for name, cols in COUNT_COLUMNS.items():
+    for name, (counts, groups) in COUNT_COLUMNS.items():
         frame = out.get(name)
         if frame is None or frame.is_empty():
             continue
-        present = [c for c in cols if c in frame.columns]
-        if not present:
-            continue
-        filtered = suppress_small_cells(frame, present, min_cell=min_cell)
+        if not all(c in frame.columns for c in (*counts, *groups)):
+            raise ValueError(f"{name} lacks the columns the small-cell filter needs")
+        filtered = suppress(frame, counts, groups, min_cell)
         for derived, source in DERIVED.get(name, {}).items():
             if derived in filtered.columns:
                 filtered = filtered.with_columns(
