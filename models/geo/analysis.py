@@ -307,7 +307,9 @@ def analyze_test(
         pac_hi=pac_hi,
         method=str(est["method"]),
         ok=True,
-        message="",
+        message=""
+        if math.isfinite(lo) and math.isfinite(hi)
+        else "too few weeks for a bounded 90% interval (the interval is open-ended)",
         geos=tuple(test.treatment_geos),
         details=details,
     )

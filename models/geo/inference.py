@@ -16,6 +16,7 @@ the last ``n_post`` rows. Units: new patients.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,9 +124,12 @@ def conformal_interval(
         break
     idx = np.flatnonzero(accepted)
     if idx.size == 0:
-        return ConformalResult(p(0.0), center, center, level, len(y))
-    lo = _bisect(p, grid[max(idx[0] - 1, 0)], grid[idx[0]], alpha, refine)
-    hi = _bisect(p, grid[min(idx[-1] + 1, n_grid - 1)], grid[idx[-1]], alpha, refine)
+        # no effect size is compatible with the data at this resolution: say "unknown"
+        return ConformalResult(p(0.0), -math.inf, math.inf, level, len(y))
+    # still accepted at the edge of the widest grid: the interval is unbounded on that side
+    # (happens when there are too few weeks for the permutation p-value to go below alpha)
+    lo = -math.inf if accepted[0] else _bisect(p, grid[idx[0] - 1], grid[idx[0]], alpha, refine)
+    hi = math.inf if accepted[-1] else _bisect(p, grid[idx[-1] + 1], grid[idx[-1]], alpha, refine)
     return ConformalResult(p(0.0), float(lo), float(hi), level, len(y))
 
 

@@ -32,9 +32,9 @@ def incremental_spend(
     pre_t = treated[:-n_post][-RECENT_WEEKS:]
     pre_c = controls[:-n_post][-RECENT_WEEKS:]
     post_c = controls[-n_post:]
-    if pre_c.sum() > 0 and post_c.sum() > 0:
+    if pre_c.sum() > 0:
         predicted = float(pre_t.sum() / pre_c.sum() * post_c.sum())
-    else:
+    else:  # the control markets never spent on the channel: the treated markets' own level
         predicted = float(pre_t.mean() * n_post) if len(pre_t) else 0.0
     actual = float(treated[-n_post:].sum())
     inc = predicted - actual if design == "holdout" else actual - predicted

@@ -181,3 +181,19 @@ def test_parse_experiments_flags_inconsistent_rows() -> None:
     assert [t.test_id for t in tests] == ["a"]
     assert tests[0].treatment_geos == ("100", "101") and tests[0].control_geos == ("102",)
     assert [f.test_id for f in failed] == ["b"] and "disagree" in failed[0].message
+
+
+def test_too_short_a_history_gives_an_open_interval_not_a_false_one(world) -> None:
+    p = world.panel
+    one_week = placebo(world, 8, 1, p.geos[:2])  # 9 weeks: no p-value can fall below 0.10
+    r = analyze_test(p, one_week)
+    assert r.ok and "open-ended" in r.message
+    assert math.isinf(r.incremental_new_patients_lo) and math.isinf(r.incremental_new_patients_hi)
+    assert r.to_lift() is None
+
+
+def test_spend_prediction_follows_controls_that_stop_spending() -> None:
+    controls = np.concatenate([np.full(20, 100.0), np.zeros(4)])
+    treated = np.concatenate([np.full(20, 30.0), np.zeros(4)])
+    inc, predicted = incremental_spend(treated, controls, 4, "holdout")
+    assert predicted == 0.0 and inc == 0.0
