@@ -131,7 +131,11 @@ class BudgetPlan:
                 "prob_beats_current": [self.prob_beats_current] * len(self.channels),
                 "warning": [w or None for w in self.warnings],
             },
-            schema_overrides={"current_pac": pl.Float64, "recommended_pac": pl.Float64},
+            schema_overrides={
+                "current_pac": pl.Float64,
+                "recommended_pac": pl.Float64,
+                "warning": pl.Utf8,
+            },
         )
 
 
