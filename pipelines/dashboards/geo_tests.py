@@ -83,7 +83,7 @@ def test_figure(series: pl.DataFrame, test_id: str, title: str) -> str:
     if not inside.is_empty():
         fig.add_vrect(
             x0=inside["week_start"].min(), x1=inside["week_start"].max(), fillcolor="#fff4d6",
-            opacity=0.6, line_width=0, annotation_text="test", annotation_position="top left",
+            opacity=0.6, line_width=0, layer="below", annotation_text="test", annotation_position="top left",
         )  # fmt: skip
     fig.update_layout(
         title=title, height=340, yaxis={"title": "new patients per week"},

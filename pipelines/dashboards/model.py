@@ -94,7 +94,7 @@ def fit_figure(fva: pl.DataFrame) -> str:
     if not hold.is_empty():
         fig.add_vrect(
             x0=hold["week_start"].min(), x1=hold["week_start"].max(), fillcolor="#fff4d6",
-            opacity=0.6, line_width=0, annotation_text="holdout", annotation_position="top left",
+            opacity=0.6, line_width=0, layer="below", annotation_text="holdout", annotation_position="top left",
         )  # fmt: skip
     fig.update_layout(
         title="New patients per week, all markets: actual vs fitted", height=380,
@@ -123,7 +123,7 @@ def contributions_figure(contrib: pl.DataFrame) -> str:
 
 def response_figure(curves: pl.DataFrame) -> str:
     import plotly.graph_objects as go
-    from plotly.colors import qualitative
+    from plotly.colors import hex_to_rgb, qualitative
 
     fig = go.Figure()
     for i, ch in enumerate(sorted(curves["channel"].unique().to_list())):
@@ -133,7 +133,8 @@ def response_figure(curves: pl.DataFrame) -> str:
         fig.add_trace(
             go.Scatter(x=x + x[::-1],
                        y=part["new_patients_hi"].to_list() + part["new_patients_lo"].to_list()[::-1],
-                       fill="toself", fillcolor=color, opacity=0.2, line={"width": 0},
+                       fill="toself", fillcolor="rgba({},{},{},0.15)".format(*hex_to_rgb(color)),
+                       line={"width": 0},
                        legendgroup=ch, showlegend=False, hoverinfo="skip", name=f"{ch} 90%")
         )  # fmt: skip
         fig.add_trace(
