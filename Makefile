@@ -16,7 +16,7 @@ install: ## install uv (with pip) when missing, then the locked dependencies
 	$(UV) sync --frozen
 
 run: install ## run the whole weekly refresh on $$CLEARCOUNT_LANDING_DIR (default data/sample)
-	$(UV) run clearcount refresh
+	$(UV) run --frozen clearcount refresh
 
 browser: ## Debian chromium for the browser tests (installed only when running as root)
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -27,19 +27,19 @@ browser: ## Debian chromium for the browser tests (installed only when running a
 	fi
 
 test: install browser ## run the whole test suite
-	$(UV) run pytest
+	$(UV) run --frozen pytest
 
 dagster-home:
 	@mkdir -p $(DAGSTER_HOME_DIR)
 	@cp dagster.yaml $(DAGSTER_HOME_DIR)/dagster.yaml
 
 ui: install dagster-home ## Dagster UI on http://127.0.0.1:3000
-	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(UV) run dagster dev -h 127.0.0.1 -p 3000
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000
 
 lint: install ## ruff lint and format check
-	$(UV) run ruff check .
-	$(UV) run ruff format --check .
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
 
 format: install
-	$(UV) run ruff format .
-	$(UV) run ruff check --fix .
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .

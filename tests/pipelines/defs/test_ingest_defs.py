@@ -150,3 +150,11 @@ def test_dagster_yaml_instance_settings(tmp_path):
         concurrency = instance.get_concurrency_config()
         assert concurrency.pool_config.default_pool_limit == 1
         assert concurrency.run_queue_config.max_concurrent_runs >= 1
+
+
+def test_code_location_has_exactly_one_definitions_object():
+    """``dagster dev`` (pyproject's module_name) refuses a module with several Definitions."""
+    from dagster._core.workspace.autodiscovery import loadable_targets_from_python_module
+
+    targets = loadable_targets_from_python_module("pipelines.definitions", None)
+    assert [t.attribute for t in targets] == ["defs"]

@@ -1,0 +1,212 @@
+"""End to end: ``dagster dev`` on a free local port, weekly_refresh launched through GraphQL.
+
+The server runs in its own process group (``start_new_session``) and the whole group is
+stopped afterwards. The run goes through the instance of ``dagster.yaml`` (run queue, pool).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "sample"
+RUN_TIMEOUT_S = 15 * 60
+START_TIMEOUT_S = 240
+
+LAUNCH = """
+mutation Launch($executionParams: ExecutionParams!) {
+  launchRun(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on JobNotFoundError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}
+"""
+
+REPOSITORIES = """
+{ repositoriesOrError { __typename
+    ... on RepositoryConnection { nodes { name location { name } jobs { name } } } } }
+"""
+
+RUN_STATUS = """
+query Run($runId: ID!) { runOrError(runId: $runId) { __typename ... on Run { status } } }
+"""
+
+STEP_FAILURES = """
+query Logs($runId: ID!) {
+  logsForRun(runId: $runId) { __typename
+    ... on EventConnection { events { __typename
+      ... on ExecutionStepFailureEvent { stepKey error { message } } } } }
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def graphql(port: int, query: str, variables: dict | None = None, timeout: float = 30) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        payload = json.loads(response.read())
+    assert "errors" not in payload, payload.get("errors")
+    return payload["data"]
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the whole process group, then SIGKILL whatever is left."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
+    """A running ``dagster dev`` on the sample landing dir; yields (port, warehouse, log)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    warehouse = tmp_path / "warehouse.duckdb"
+    env = dict(os.environ)
+    env.update(
+        DAGSTER_HOME=str(home),
+        CLEARCOUNT_LANDING_DIR=str(SAMPLE),
+        CLEARCOUNT_WAREHOUSE=str(warehouse),
+        CLEARCOUNT_OUTPUT_DIR=str(tmp_path / "output"),
+    )
+    port = free_port()
+    log = tmp_path / "dagster_dev.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("dagster")),
+                "dev",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield port, warehouse, log
+    finally:
+        stop_group(proc)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)
+
+
+def wait_for_job(port: int, log: Path) -> dict:
+    """Wait until the webserver answers and the code location has weekly_refresh."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            data = graphql(port, REPOSITORIES, timeout=10)
+            for node in data["repositoriesOrError"].get("nodes", []):
+                if "weekly_refresh" in {j["name"] for j in node["jobs"]}:
+                    return {
+                        "repositoryLocationName": node["location"]["name"],
+                        "repositoryName": node["name"],
+                        "jobName": "weekly_refresh",
+                    }
+            last = data
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
+            last = exc
+        time.sleep(2)
+    pytest.fail(f"dagster dev did not serve weekly_refresh: {last!r}\n{log.read_text()[-3000:]}")
+
+
+def test_weekly_refresh_launched_through_graphql_loads_the_warehouse(dagster_dev):
+    port, warehouse, log = dagster_dev
+    selector = wait_for_job(port, log)
+    launched = graphql(
+        port, LAUNCH, {"executionParams": {"selector": selector, "runConfigData": {}}}
+    )["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    status = None
+    while time.monotonic() < deadline:
+        status = graphql(port, RUN_STATUS, {"runId": run_id})["runOrError"]["status"]
+        if status in {"SUCCESS", "FAILURE", "CANCELED"}:
+            break
+        time.sleep(3)
+    if status != "SUCCESS":
+        events = graphql(port, STEP_FAILURES, {"runId": run_id})["logsForRun"].get("events", [])
+        failures = [
+            (e["stepKey"], e["error"]["message"][:300])
+            for e in events
+            if e["__typename"] == "ExecutionStepFailureEvent"
+        ]
+        pytest.fail(f"run {run_id} ended {status}; failed steps: {failures}")
+
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        scans = conn.execute("SELECT feed, verdict FROM audit.file_scans").fetchall()
+        files = sorted(p for p in SAMPLE.glob("*/*") if p.suffix in {".csv", ".parquet"})
+        assert len(scans) == len(files)
+        assert all(verdict == "accepted" for _, verdict in scans)
+        markets = conn.execute("SELECT count(*) FROM staging.markets").fetchall()[0][0]
+        weeks = conn.execute("SELECT count(DISTINCT week_start) FROM core.weekly_panel").fetchall()[
+            0
+        ][0]
+        assert conn.execute("SELECT count(*) FROM core.weekly_panel").fetchall() == [
+            (markets * weeks,)
+        ]
+        truth = json.loads((SAMPLE / "truth.json").read_text())
+        assert markets == truth["config"]["n_geos"] and weeks == truth["config"]["n_weeks"]
+        dupes = conn.execute(
+            "SELECT count(*) FROM (SELECT week_start, geo, channel FROM staging.spend "
+            "GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchall()
+        assert dupes == [(0,)]
+    finally:
+        conn.close()
