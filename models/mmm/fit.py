@@ -43,6 +43,8 @@ class MMMConfig:
         max_lag: adstock length in weeks.
         n_fourier: yearly Fourier pairs in the baseline.
         target_accept: nutpie step-size target.
+        low_rank_mass_matrix: nutpie's low-rank mass matrix adaptation, which learns the
+            posterior correlations between market baselines and market channel effects.
         holdout_weeks: weeks held out for the out-of-sample check (0 = skip it).
         holdout_draws, holdout_tune: sampler settings of the cheaper holdout fit.
         response_draws: posterior draws kept in the :class:`ResponseModel`.
@@ -50,14 +52,15 @@ class MMMConfig:
     """
 
     window_weeks: int = 52
-    draws: int = 1000
-    tune: int = 1000
+    draws: int = 800
+    tune: int = 800
     chains: int = 2
     cores: int = 2
     seed: int = 20240601
     max_lag: int = 8
     n_fourier: int = 2
-    target_accept: float = 0.9
+    target_accept: float = 0.85
+    low_rank_mass_matrix: bool = True
     holdout_weeks: int = 13
     holdout_draws: int = 300
     holdout_tune: int = 500
@@ -239,16 +242,12 @@ def lift_terms(
         else:
             high, low = spend, np.maximum(spend - add, 0.0)
 
-        def lagged(s: np.ndarray, pop: np.ndarray = pop) -> np.ndarray:
-            x = s / pop[:, None] / spend_unit[c]
-            return adstock.lagged(x[:, :, None])[:, ti, 0, :]
-
         out.append(
             LiftData(
                 channel=c,
                 geos=geos,
-                lagged_high=lagged(high),
-                lagged_low=lagged(low),
+                lagged_high=_test_lagged(high, pop * spend_unit[c], ti, adstock),
+                lagged_low=_test_lagged(low, pop * spend_unit[c], ti, adstock),
                 observed=float(m.incremental_new_patients),
                 sd=sd,
             )
@@ -256,6 +255,14 @@ def lift_terms(
     for n in notes:
         log.warning(n)
     return out, notes
+
+
+def _test_lagged(
+    spend: np.ndarray, unit: np.ndarray, weeks: np.ndarray, adstock: GeometricAdstock
+) -> np.ndarray:
+    """(n_t, len(weeks), L) lagged normalised spend per capita of one channel in test weeks."""
+    x = spend / unit[:, None]
+    return adstock.lagged(x[:, :, None])[:, weeks, 0, :]
 
 
 def sample(model, config: MMMConfig, draws: int, tune: int, seed: int):
@@ -271,6 +278,7 @@ def sample(model, config: MMMConfig, draws: int, tune: int, seed: int):
         cores=config.cores,
         seed=seed,
         target_accept=config.target_accept,
+        low_rank_modified_mass_matrix=config.low_rank_mass_matrix,
         progress_bar=False,
         save_warmup=False,
     )

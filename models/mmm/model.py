@@ -35,7 +35,8 @@ class Priors:
         media_share: prior guess of the share of new patients caused by paid media; sets the
             centre of each channel's new-patients-per-$1,000 prior (all channels alike).
         roi_sd: sd of the log of new patients per $1,000 (1.0 = a factor ~2.7 either way).
-        beta_geo_sd: scale (HalfNormal) of the market-to-market log spread of channel effects.
+        beta_geo_scale, beta_geo_sd: median and log-sd of the LogNormal prior on the
+            market-to-market log spread of channel effects (0.2: markets differ by ~20%).
         baseline_geo_sd: scale (HalfNormal) of the market-to-market log spread of baselines.
         trend_sd: sd of the log change of the baseline over the whole history.
         season_sd: sd of each Fourier coefficient (log scale).
@@ -46,7 +47,8 @@ class Priors:
 
     media_share: float = 0.25
     roi_sd: float = 1.0
-    beta_geo_sd: float = 0.3
+    beta_geo_scale: float = 0.2
+    beta_geo_sd: float = 0.5
     baseline_geo_sd: float = 0.5
     trend_sd: float = 0.5
     season_sd: float = 0.3
@@ -197,7 +199,7 @@ def build_model(
     import pymc as pm
     import pytensor.tensor as pt
 
-    n_g, n_w, n_c = data.n_geos, data.n_weeks, data.n_channels
+    n_g, n_w = data.n_geos, data.n_weeks
     coords = {
         "geo": np.arange(n_g),
         "week": np.arange(n_w),
@@ -224,13 +226,19 @@ def build_model(
         slope = pm.Gamma(
             "slope", mu=saturation.slope_mean, sigma=saturation.slope_sd, dims="channel"
         )
-        sigma_beta = pm.HalfNormal("sigma_beta", sigma=priors.beta_geo_sd)
-        z_beta = pm.Normal("z_beta", 0.0, 1.0, dims=("geo", "channel"))
+        if n_g > 1:
+            # LogNormal, not HalfNormal: no mass piles up near 0, so no funnel (divergences)
+            sigma_beta = pm.LogNormal(
+                "sigma_beta", mu=np.log(priors.beta_geo_scale), sigma=priors.beta_geo_sd
+            )
+            z_beta = pm.Normal("z_beta", 0.0, 1.0, dims=("geo", "channel"))
+            geo_mult = pt.exp(sigma_beta * z_beta)  # (g, c)
+        else:  # one market (a national fit): no market deviations to pool
+            geo_mult = pt.ones((1, len(channels)))
 
         w = GeometricAdstock.pt_weights(decay, adstock.max_lag)  # (c, L)
         ad = (pt.as_tensor_variable(data.lagged) * w[None, None, :, :]).sum(axis=-1)
         h = saturation.pt_apply(ad, k[None, None, :], slope[None, None, :])  # (g, w, c)
-        geo_mult = pt.exp(sigma_beta * z_beta)  # (g, c)
         h_obs = h if n_obs == n_w else h[:, obs_slice, :]
         # contributions over the fitted weeks with beta_c = 1, (c,)
         raw_total = (pop[:, None] * geo_mult * h_obs.sum(axis=1)).sum(axis=0)
@@ -240,9 +248,12 @@ def build_model(
 
         # --- baseline
         a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)
-        sigma_a = pm.HalfNormal("sigma_a", sigma=priors.baseline_geo_sd)
-        # centred: each market's baseline is pinned down by its own counts
-        a_geo = pm.Normal("a_geo", mu=a0, sigma=sigma_a, dims="geo")
+        if n_g > 1:
+            sigma_a = pm.HalfNormal("sigma_a", sigma=priors.baseline_geo_sd)
+            # centred: each market's baseline is pinned down by its own counts
+            a_geo = pm.Normal("a_geo", mu=a0, sigma=sigma_a, dims="geo")
+        else:
+            a_geo = pm.Deterministic("a_geo", a0[None], dims="geo")
         trend = pm.Normal("trend", 0.0, priors.trend_sd)
         gamma = pm.Normal("gamma", 0.0, priors.season_sd, dims="fourier")
         hol = pm.Normal("holiday", 0.0, priors.holiday_sd)
