@@ -3,6 +3,8 @@
 1. Candidates: markets are ranked by their recent weekly new patients and cut into ``k`` strata
    of neighbours; a candidate treatment set takes one market at random from each stratum
    (stratified, then randomised), so every candidate resembles the whole footprint.
+   Candidates whose share of the channel's spend is far from their share of new patients are
+   dropped (when others remain), so a holdout removes a representative slice of the channel.
 2. Selection: every candidate is backtested as a placebo test (no effect) on a set of past
    windows of the test's length; the candidate with the smallest error of the synthetic-control
    estimate, relative to its expected new patients, is chosen.
@@ -165,7 +167,8 @@ def propose_design(
             f"--treated must be between 1 and {panel.n_geos - 2} (the panel has "
             f"{panel.n_geos} markets; at least 2 stay as controls)"
         )
-    rng = np.random.default_rng(seed)
+    # a seed per channel, so that different channels get different random draws
+    rng = np.random.default_rng([seed, *channel.encode()])
     c = panel.channels.index(channel)
     recent = slice(max(0, panel.n_weeks - RECENT_WEEKS), panel.n_weeks)
     size = panel.new_patients[:, recent].mean(axis=1)
@@ -178,7 +181,19 @@ def propose_design(
 
     # selection on the selection windows: relative RMSE of placebo estimates
     best, best_score = None, math.inf
-    for cand in _candidates(rng, size, k, N_CANDIDATES):
+    candidates = _candidates(rng, size, k, N_CANDIDATES)
+    # representative of the channel: the treatment markets' share of the channel's spend
+    # within +-25% (relative) of their share of new patients, when any candidate manages it
+    spend = panel.spend[:, recent, c].sum(axis=1)
+    if spend.sum() > 0:
+        balanced = [
+            cand
+            for cand in candidates
+            if abs(spend[cand].sum() / spend.sum() - size[cand].sum() / size.sum())
+            <= 0.25 * size[cand].sum() / size.sum()
+        ]
+        candidates = balanced or candidates
+    for cand in candidates:
         errs = np.array([_placebo_error(panel, cand, int(s), weeks) for s in sel])
         level = size[cand].sum() * weeks
         score = float(np.sqrt(np.mean(errs**2))) / level

@@ -194,13 +194,13 @@ def geo_test_results(
 @dg.asset(
     group_name=GROUP,
     pool=POOL,
-    deps=["weekly_panel", "geo_test_results"],
+    deps=["weekly_panel", "geo_test_results", "pac_by_channel"],
     kinds={"duckdb"},
     description=(
         f"geo.proposed_designs: a default {DESIGN_WEEKS}-week holdout per paid channel "
         "(stratified randomised markets, MDE at 80% power and alpha 0.10 from backtests, power "
         "re-estimated on held-out backtests, expected spend saved and lost new patients at the "
-        "MMM's PAC of the latest refresh, else the last-touch PAC)."
+        "MMM's PAC of this refresh (marts.pac_by_channel), else the last-touch PAC)."
     ),
 )
 def geo_test_designs(
