@@ -153,7 +153,7 @@ def render(data: DashboardData) -> str:
                 f"{day(r['end_week'])}: {count(r['incremental_new_patients'])} new patients caused "
                 f"({count(r['incremental_new_patients_lo'])} to "
                 f"{count(r['incremental_new_patients_hi'])}), p = {num(r['p_value'], 3)}, "
-                f"PAC {usd(r['pac'])} ({usd(r['pac_lo'])} to {usd(r['pac_hi'])}).</p>"
+                f"PAC {usd(r['pac'])} ({interval(r['pac_lo'], r['pac_hi'], usd)}).</p>"
             )
             series = (
                 data.geo_series.filter(pl.col("test_id") == tid)

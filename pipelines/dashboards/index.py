@@ -32,7 +32,10 @@ def _ok(v: float | None) -> bool:
 
 
 def _overlap(a_lo, a_hi, b_lo, b_hi) -> bool:
-    return all(_ok(x) for x in (a_lo, a_hi, b_lo, b_hi)) and a_lo <= b_hi and b_lo <= a_hi
+    """Whether two intervals overlap; a missing upper end is unbounded."""
+    a_hi = a_hi if _ok(a_hi) else float("inf")
+    b_hi = b_hi if _ok(b_hi) else float("inf")
+    return _ok(a_lo) and _ok(b_lo) and a_lo <= b_hi and b_lo <= a_hi
 
 
 def headline(row: dict, plan: dict | None) -> str:
@@ -69,7 +72,7 @@ def headline(row: dict, plan: dict | None) -> str:
             )
             text += (
                 f" Its latest geo test measured {usd(row['geo_test_pac'])} "
-                f"({usd(row['geo_test_pac_lo'])} to {usd(row['geo_test_pac_hi'])}), "
+                f"({between(row['geo_test_pac_lo'], row['geo_test_pac_hi'], usd)}), "
                 + ("consistent with the model." if agrees else "which the model does not match.")
             )
         if _ok(row.get("marginal_pac")):

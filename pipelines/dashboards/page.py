@@ -111,9 +111,12 @@ def pct(value: float | None, decimals: int = 0) -> str:
 
 
 def interval(lo: float | None, hi: float | None, fmt: Callable[[Any], str]) -> str:
-    """``lo – hi`` with ``fmt``, or one en dash when both are missing."""
+    """``lo – hi`` with ``fmt``; one en dash when both are missing; "lo or more" when the upper
+    end is unbounded (e.g. a PAC whose effect interval reaches zero)."""
     if _missing(lo) and _missing(hi):
         return "–"
+    if _missing(hi):
+        return f"{fmt(lo)} or more"
     return f"{fmt(lo)} – {fmt(hi)}"
 
 

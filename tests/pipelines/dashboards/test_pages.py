@@ -91,3 +91,9 @@ def test_pages_render_before_any_model_exists():
     pages = render_pages(from_frames(empty, min_cell=11))
     assert "No PAC yet" in pages["index.html"]
     assert "No model fit recorded yet" in pages["model.html"]
+
+
+def test_unbounded_geo_interval_reads_as_open_ended():
+    row = {**fake_frames()["pac"].row(0, named=True), "geo_test_pac_hi": None}
+    text = headline(row, None)
+    assert "($90 or more), consistent with the model" in text
