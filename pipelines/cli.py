@@ -96,8 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument("--seed", required=True, type=int, help="random seed")
     simulate.add_argument("--out", required=True, type=Path, help="landing dir to write")
-    simulate.add_argument("--geos", type=int, default=None, help="number of markets")
-    simulate.add_argument("--weeks", type=int, default=None, help="number of weeks")
+    simulate.add_argument("--geos", type=int, default=None, help="number of markets (default 24)")
+    simulate.add_argument("--weeks", type=int, default=None, help="number of weeks (default 156)")
     simulate.add_argument(
         "--hard", action="store_true", help="correlated flighting, weaker effects"
     )
@@ -269,8 +269,14 @@ def cmd_design_test(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from models.simulate import WorldConfig
     from pipelines.sample_data import main as simulate_main
 
+    defaults = WorldConfig()
+    if args.geos is None:
+        args.geos = defaults.n_geos
+    if args.weeks is None:
+        args.weeks = defaults.n_weeks
     return int(simulate_main(args))
 
 
@@ -305,7 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code_error = type(exc).__module__.startswith("dagster") or isinstance(
             exc, ImportError | SyntaxError
         )
-        if isinstance(exc, IngestError | WarehouseError) or code_error:
+        reads_no_files = args.command == "simulate"
+        if isinstance(exc, IngestError | WarehouseError) or code_error or reads_no_files:
             print(f"clearcount {args.command}: {exc}", file=sys.stderr)
         else:
             print(

@@ -144,3 +144,46 @@ def test_console_script_is_installed():
     done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
     assert "refresh" in done.stdout
+
+
+def test_another_simulated_seed_loads_without_code_changes(
+    ingest_only_definitions, monkeypatch, tmp_path, capsys
+):
+    landing = tmp_path / "seed7"
+    assert (
+        cli.main(["simulate", "--seed", "7", "--out", str(landing), "--geos", "8", "--weeks", "90"])
+        == 0
+    )
+    warehouse = tmp_path / "seed7.duckdb"
+    monkeypatch.setenv("CLEARCOUNT_LANDING_DIR", str(landing))
+    monkeypatch.setenv("CLEARCOUNT_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(tmp_path / "out"))
+    assert cli.main(["scan", str(landing)]) == 0
+    assert cli.main(["refresh"]) == 0
+    conn = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert conn.execute(
+            "SELECT count(DISTINCT geo), count(DISTINCT week_start) FROM core.weekly_panel"
+        ).fetchall() == [(8, 90)]
+    finally:
+        conn.close()
+
+
+def test_simulate_bad_size_is_explained(tmp_path, capsys):
+    assert cli.main(["simulate", "--seed", "1", "--out", str(tmp_path / "x"), "--weeks", "3"]) == 1
+    assert "weeks" in capsys.readouterr().err
+
+
+def test_design_test_dispatches_to_geo_command(monkeypatch):
+    import pipelines.commands.design_test as design_test
+
+    seen = {}
+
+    def fake_run(args):
+        seen.update(channel=args.channel, weeks=args.weeks, treated=args.treated)
+        return 0
+
+    monkeypatch.setattr(design_test, "run", fake_run)
+    assert cli.main(["design-test", "--channel", "tv", "--weeks", "6", "--treated", "3"]) == 0
+    assert seen == {"channel": "tv", "weeks": 6, "treated": 3}
+    assert cli.main(["design-test", "--channel", "tv", "--weeks", "six"]) == 2
