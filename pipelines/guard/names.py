@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from pipelines.feeds import FEEDS
 from pipelines.guard.normalise import normalise_text
 
 
@@ -102,18 +103,36 @@ def canonical(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
+_CONTRACT_NAMES = sorted(
+    {c.name for feed in FEEDS.values() for c in feed.columns}, key=len, reverse=True
+)
+
+
 def is_identifier_name(name: str) -> bool:
-    """True when a column name looks like it holds an individual's identifier."""
-    canon = canonical(name)
+    """True when a column name looks like it holds an individual's identifier.
+
+    Contract column names inside the name (``new_patient_calls`` in a mis-delimited header) and
+    aggregate phrases (``new_patients``) do not count.
+    """
+    canon = f"_{canonical(name)}_"
+    for contract in _CONTRACT_NAMES:
+        canon = canon.replace(f"_{contract}_", "_")
+    canon = canon.strip("_")
     if not canon:
         return False
     tokens = canon.split("_")
     for i, token in enumerate(tokens):
         if token in ("name", "names", "id", "ids") and i > 0 and tokens[i - 1] in _NAME_OK_AFTER:
             continue
+        if token in ("patient", "patients") and i > 0 and tokens[i - 1] == "new":
+            continue
         if token in _TOKENS:
             return True
-    glued = canon.replace("_", "")
+    glued = "".join(
+        t
+        for i, t in enumerate(tokens)
+        if not (t.startswith("patient") and i > 0 and tokens[i - 1] == "new")
+    )
     if glued.endswith("name") and len(glued) > 4:
         stem = glued[: -len("name")]
         if not any(stem.endswith(word.replace("_", "")) for word in _NAME_OK_AFTER):
