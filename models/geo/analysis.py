@@ -104,10 +104,7 @@ def prepare_test(panel: Panel, test: GeoTest, others: Sequence[GeoTest] = ()) ->
         return "end_week is before start_week"
     first, last = panel.weeks[0].astype(object), panel.weeks[-1].astype(object)
     if test.start_week < first or test.end_week > last:
-        return (
-            "the test weeks lie outside the weeks of data "
-            f"({first.isoformat()} to {last.isoformat()})"
-        )
+        return "the test weeks lie outside the weeks of data in the weekly panel"
     w0, w1 = _week_index(panel, test.start_week), _week_index(panel, test.end_week)
     if w0 is None or w1 is None:
         return "start_week or end_week is not a week of the panel (weeks start on Mondays)"
