@@ -172,7 +172,7 @@ def _scan(
                 raise Unreadable("not UTF-8 text")
             names = read_header(path)
             rows = load_csv(conn, path, len(names))
-            headerless = _header_is_data(conn, names)
+            headerless = not set(names) <= set(feed.column_names) and _header_is_data(conn, names)
     except Unreadable:
         hits.add("unreadable", None, 0)
         return 0, hits.result(), ()
