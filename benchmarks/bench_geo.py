@@ -143,6 +143,29 @@ def committed_sample() -> list[tuple]:
     return [("sample", r, truth["tests"][r.test_id]["incremental_new_patients"]) for r in results]
 
 
+def robustness(n: int) -> list[tuple]:
+    """A/A size and coverage of a 10% injected lift on smaller and larger worlds."""
+    rows = []
+    for cfg in (dict(n_geos=8, n_weeks=80), dict(n_geos=40, n_weeks=104)):
+        worlds = [simulate_world(WorldConfig(seed=s, **cfg)) for s in (201, 202, 203)]
+        rng = np.random.default_rng(3)
+        ps, cov = [], []
+        for i in range(n):
+            world = worlds[i % len(worlds)]
+            test = random_placebo(rng, world, world.panel.channels[i % world.panel.n_channels])
+            if len(test.treatment_geos) > world.panel.n_geos - 2:
+                continue
+            r = analyze_test(world.panel, test, world.tests)
+            if not r.ok:
+                continue
+            ps.append(r.p_value)
+            panel, effect = inject(rng, world, test, 0.10)
+            r2 = analyze_test(panel, test, world.tests)
+            cov.append(r2.incremental_new_patients_lo <= effect <= r2.incremental_new_patients_hi)
+        rows.append((cfg, len(ps), float(np.mean(np.array(ps) < 0.10)), float(np.mean(cov))))
+    return rows
+
+
 def real_tests() -> list[tuple]:
     rows = committed_sample()
     for seed in (SAMPLE_SEED, *OTHER_SEEDS):
@@ -226,6 +249,9 @@ def main() -> int:
             f"{'yes' if ok else 'NO'}  ({r.method})"
         )
     print(f"    covered {n_cov} of {len(rows)}")
+    print("\n(e) other world sizes: markets x weeks, n, A/A share p<0.10, coverage of a 10% lift")
+    for cfg, n, size, cov in robustness(40 if args.quick else 150):
+        print(f"    {cfg['n_geos']:>3d} x {cfg['n_weeks']:>3d}  {n:>4d}  {size:.3f}  {cov:.3f}")
     t = timings()
     print("\n(d) timings (wall s / CPU s; the machine is shared, so wall > CPU under load)")
     print(
