@@ -1,6 +1,6 @@
 """Validity and speed study of the geo-test analysis and design, on simulator worlds.
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/bench_geo.py [--quick]`` (about 2-4 minutes;
+Run: ``nice -n 10 .venv/bin/python benchmarks/bench_geo.py [--quick]`` (about 2-3 minutes;
 ``--quick`` runs a fifth of the placebo and injection tests).
 
 (a) A/A: placebo tests with no effect on 5 simulator worlds and 1 hard world (random treatment sets of 2-6 markets, random 4-10 week
@@ -13,7 +13,10 @@ Run: ``nice -n 10 .venv/bin/python benchmarks/bench_geo.py [--quick]`` (about 2-
     lift.
 (c) The committed sample's world and four other seeds: does each real test's 90% interval cover
     its true incremental new patients (truth.json definition)?
-(d) Timings: ``propose_design`` for 24 markets and an 8-week test; analysis of all tests.
+(d) Timings: ``design-test`` (the CLI body) for 24 markets and an 8-week test; analysis of all
+    tests of the sample warehouse; wall and CPU seconds.
+(e) Robustness: A/A size and coverage of a 10% lift on 8-market/80-week and 40-market/104-week
+    worlds.
 """
 
 from __future__ import annotations
