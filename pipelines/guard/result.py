@@ -60,8 +60,9 @@ class ScanResult:
         feed: the feed the file was checked against.
         rows: data rows read (0 when unreadable).
         hits: rules that fired, in a stable order; empty means accepted.
-        unscanned: display names of identifier-like columns whose values were not matched
-            against the value patterns (the file is rejected by ``identifier_column`` already).
+        unscanned: display names of columns whose values were not matched against the value
+            patterns: identifier-like columns, and columns past the value budget of a file
+            already rejected by its structure (see ``pipelines.guard.scan``).
     """
 
     path: Path
@@ -93,4 +94,9 @@ class ScanResult:
     def message(self) -> str:
         """One value-free line naming the file, its sha256, the verdict, rules and columns."""
         line = f"{self.verdict}: {self.feed}/{self.file_name} sha256={self.sha256} rows={self.rows}"
-        return f"{line} rules: {self.rules_text()}" if self.hits else line
+        if not self.hits:
+            return line
+        line = f"{line} rules: {self.rules_text()}"
+        if self.unscanned:
+            line += f" (values not pattern-scanned in: {', '.join(self.unscanned)})"
+        return line

@@ -69,6 +69,11 @@ RULE_ORDER: tuple[str, ...] = (
 )
 """Every rule id the guard reports, in the order hits are listed."""
 
+VALUE_BUDGET = 250_000
+"""Distinct values the value patterns read, at most, in a file already rejected by structure."""
+
+STRUCTURE_RULES = frozenset({"unreadable", "missing_column", "unknown_column", "identifier_column"})
+
 # Column types whose values are read in full by the value patterns.
 TEXT_LIKE = frozenset({ColumnType.TEXT, ColumnType.GEO, ColumnType.SLUG, ColumnType.ENUM})
 
@@ -100,6 +105,10 @@ class _Hits:
         key = (rule, column)
         old = self._hits.get(key, (0, position))[0]
         self._hits[key] = (old + int(rows), position)
+
+    def structurally_rejected(self) -> bool:
+        """True when a structure rule (no header, wrong or identifier columns) has fired."""
+        return any(rule in STRUCTURE_RULES for rule, _ in self._hits)
 
     def result(self) -> tuple[RuleHit, ...]:
         order = {rule: i for i, rule in enumerate(RULE_ORDER)}
@@ -135,6 +144,7 @@ def scan_file(path: Path, feed: str, known_geos: Collection[str] | None = None) 
     conn = duckdb.connect(":memory:")
     try:
         run(conn, "SET preserve_insertion_order = false")
+        run(conn, "SET enable_progress_bar = false")
         normalise.register(conn)
         rows, hits, unscanned = _scan(conn, path, FEEDS[feed], dig, known_geos)
     except duckdb.Error:
@@ -183,7 +193,7 @@ def _scan(
         cols = [_Col(i, f"c{i}", f"column#{i + 1}", None) for i in range(len(names))]
         _distinct(conn, cols)
         _value_rules(conn, cols, hits, dig.ascii, header_cells=names)
-        return rows + 1, hits.result(), ()
+        return rows + 1, hits.result(), tuple(c.shown for c in cols if c.identifier)
 
     cols = _structure(names, feed, rows, hits)
     _distinct(conn, cols)
@@ -354,7 +364,24 @@ def _value_rules(
     header_cells: list[str] | None = None,
 ) -> None:
     """Value patterns over the distinct values of every scanned column (typed columns: only
-    the values that fail their type)."""
+    the values that fail their type).
+
+    When the file is already rejected by its structure (no header row, unknown or identifier
+    columns), columns are scanned in file order while their distinct values add up to at most
+    ``VALUE_BUDGET``; a column that would exceed it is skipped (listed as unscanned), so a million-row export is rejected in seconds. Every rule that fired on a
+    scanned column is reported. A file with a clean structure is always scanned in full.
+    """
+    if hits.structurally_rejected():
+        distinct = dict(run(conn, "SELECT col, count(*) FROM guard_distinct GROUP BY col"))
+        used = 0
+        for col in cols:
+            if col.identifier:
+                continue
+            size = int(distinct.get(col.position, 0))
+            if used + size > VALUE_BUDGET:
+                col.identifier = True  # not scanned; listed in ScanResult.unscanned
+            else:
+                used += size
     scopes = []
     for col in cols:
         if col.identifier:
@@ -368,6 +395,9 @@ def _value_rules(
     run(conn, fill(snippets(CHECKS)["values"], scope=where))
     if header_cells is not None:
         _insert_cells(conn, header_cells, create=False)
+        skipped = [str(c.position) for c in cols if c.identifier]
+        if skipped:
+            run(conn, f"DELETE FROM guard_values WHERE col IN ({', '.join(skipped)})")
         ascii_only = ascii_only and all(c.isascii() for c in header_cells)
     if not ascii_only:
         run(conn, snippets(CHECKS)["normalise"])

@@ -12,8 +12,8 @@ WITH flags AS (
     SELECT
         col,
         n,
-        -- ZIP codes: 5 digits or ZIP+4, standing alone (not inside a longer number or decimal)
-        regexp_matches(v, '(^|[^0-9.,\-])[0-9]{5}(-[0-9]{4})?([^0-9.,]|$)') AS zip5,
+        -- ZIP codes: 5 digits or ZIP+4, standing alone (not inside a longer number, decimal or token)
+        regexp_matches(v, '(^|[^0-9A-Za-z.,\-])[0-9]{5}(-[0-9]{4})?([^0-9A-Za-z.,]|$)') AS zip5,
         -- e-mail, also written with [at] / (at) and [dot] / (dot)
         regexp_matches(
             v,
@@ -23,7 +23,7 @@ WITH flags AS (
         -- dash, and E.164 / international with a leading +
         regexp_matches(v, '(?:(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$))|(?:(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$))') AS phone,
         -- social security number: dashed or spaced 3-2-4, or a bare run of exactly 9 digits
-        regexp_matches(v, '(?:(^|[^0-9])[0-9]{3}([\-\s])[0-9]{2}([\-\s])[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.,])[0-9]{9}([^0-9.,]|$))') AS ssn,
+        regexp_matches(v, '(?:(^|[^0-9])[0-9]{3}([\-\s])[0-9]{2}([\-\s])[0-9]{4}([^0-9]|$))|(?:(^|[^0-9A-Za-z.,])[0-9]{9}([^0-9A-Za-z.,]|$))') AS ssn,
         -- IPv4 (dotted quad) and IPv6 (eight groups, or compressed with ::)
         regexp_matches(v, '(?:(^|[^0-9.])((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])([^0-9]|\.?$|\.[^0-9]))|(?i:(^|[^0-9a-z:])(([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|([0-9a-f]{1,4}:){1,6}(:[0-9a-f]{1,4}){1,6}|([0-9a-f]{1,4}:){1,7}:|:(:[0-9a-f]{1,4}){1,7})([^0-9a-z:]|$))') AS ip_address,
         -- URL: any scheme://, www., a domain with a path, and tel:/mailto:/sip:/sms: links

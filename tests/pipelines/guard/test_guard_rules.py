@@ -269,3 +269,21 @@ def test_large_clean_feed_is_fast(tmp_path: Path) -> None:
     assert time.perf_counter() - t0 < 10
     assert result.rows == 50_000
     assert "not_monday" in result.rules and "bad_type" not in result.rules
+
+
+def test_value_budget_only_for_files_rejected_by_structure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipelines.guard.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "VALUE_BUDGET", 3)
+    rows = "".join(f"a{i},b{i}@example.org\n" for i in range(5))
+    rejected = scan_file(_write(tmp_path, "kind,notes\nx,y\n" + rows), "calls", GEOS)
+    assert rejected.unscanned == ("notes",)
+    assert "values not pattern-scanned in: notes" in rejected.message()
+    assert "email" not in rejected.rules
+    # a file whose structure is clean is always scanned in full
+    lines = "".join(f"2024-01-01,021,c{i}@example.org,5,1\n" for i in range(6))
+    clean = scan_file(_write(tmp_path, CALLS + lines, "g.csv"), "calls", GEOS)
+    assert clean.unscanned == ()
+    assert any(h.rule == "email" and h.rows == 6 for h in clean.hits)
