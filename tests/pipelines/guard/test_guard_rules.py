@@ -277,7 +277,7 @@ def test_value_budget_only_for_files_rejected_by_structure(
     import pipelines.guard.scan as scan_module
 
     monkeypatch.setattr(scan_module, "VALUE_BUDGET", 3)
-    rows = "".join(f"a{i},b{i}@example.org\n" for i in range(5))
+    rows = "".join(f"x,b{i}@example.org\n" for i in range(5))
     rejected = scan_file(_write(tmp_path, "kind,notes\nx,y\n" + rows), "calls", GEOS)
     assert rejected.unscanned == ("notes",)
     assert "values not pattern-scanned in: notes" in rejected.message()
