@@ -1,7 +1,9 @@
 """Dashboards: Plotly pages, each one self-contained HTML file that opens with no network.
 
 ``read_dashboard_data(conn, min_cell)`` reads the warehouse (small cells suppressed);
-``render_pages(data)`` returns ``{file name: HTML}``; ``write_pages(pages, folder)`` writes them.
+``render_pages(data)`` returns ``{file name: HTML}``; ``write_pages(pages, folder)`` writes them;
+``rebuild_from_warehouse(settings)`` does all three with a short read-only visit (for callers
+outside Dagster, e.g. after a failed refresh, so the pages show the failed model status).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from pathlib import Path
 
 from pipelines.dashboards import data_privacy, geo_tests, index, model
 from pipelines.dashboards.data import DashboardData, read_dashboard_data
+from pipelines.settings import Settings
 
 RENDERERS = {
     "index.html": index.render,
@@ -36,4 +39,19 @@ def write_pages(pages: dict[str, str], folder: Path) -> dict[str, Path]:
     return out
 
 
-__all__ = ["DashboardData", "read_dashboard_data", "render_pages", "write_pages"]
+def rebuild_from_warehouse(settings: Settings) -> dict[str, Path]:
+    """Read the warehouse read-only (closed before rendering) and rewrite every page."""
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse), read_only=True) as conn:
+        data = read_dashboard_data(conn, settings.min_cell)
+    return write_pages(render_pages(data), settings.output_dir / "dashboards")
+
+
+__all__ = [
+    "rebuild_from_warehouse",
+    "DashboardData",
+    "read_dashboard_data",
+    "render_pages",
+    "write_pages",
+]

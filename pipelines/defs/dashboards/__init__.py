@@ -2,11 +2,17 @@
 
 Reads the warehouse (small cells suppressed by ``pipelines.small_cells``), renders with Plotly
 and writes ``$CLEARCOUNT_OUTPUT_DIR/dashboards/*.html``. Its metadata links to every page.
+
+When ``weekly_refresh`` fails (a rejected file, a model that did not converge), the steps after
+the failure are skipped, so the pages would keep saying all is well. The run-failure sensor
+``dashboards_after_failed_refresh`` then runs ``dashboards_refresh`` (this asset alone): the
+marts keep the last good refresh, and the pages show the failed status and scans honestly.
 """
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipelines.defs.ingest.automation import weekly_refresh
 from pipelines.settings import Settings
 
 GROUP = "dashboards"
@@ -45,4 +51,27 @@ def dashboards(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.
     return dg.MaterializeResult(metadata=metadata)
 
 
-defs = dg.Definitions(assets=[dashboards])
+dashboards_refresh = dg.define_asset_job(
+    name="dashboards_refresh",
+    selection=[dashboards],
+    description="Rewrite the dashboards from the warehouse as it is (no refit).",
+)
+
+
+@dg.run_failure_sensor(
+    name="dashboards_after_failed_refresh",
+    monitored_jobs=[weekly_refresh],
+    request_job=dashboards_refresh,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "After a failed weekly_refresh, rewrite the dashboards so they show the failed model "
+        "gate or rejected files next to the last published figures."
+    ),
+)
+def dashboards_after_failed_refresh(context: dg.RunFailureSensorContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=context.dagster_run.run_id)
+
+
+defs = dg.Definitions(
+    assets=[dashboards], jobs=[dashboards_refresh], sensors=[dashboards_after_failed_refresh]
+)

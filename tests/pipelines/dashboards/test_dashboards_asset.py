@@ -58,3 +58,27 @@ def test_small_cell_never_reaches_the_html(fake_warehouse: Path):
     assert "6" not in values and "6.0" not in values
     row = re.search(r'<tr data-key="tv">(.*?)</tr>', pages["index.html"]).group(1)
     assert 'data-col="last_touch_new_patients">7<' not in row
+
+
+def test_rebuild_after_a_failed_fit_shows_the_failure(tmp_path, monkeypatch):
+    from dashboard_fakes import write_fake_warehouse
+
+    from pipelines.dashboards import rebuild_from_warehouse
+    from pipelines.settings import Settings
+
+    db = tmp_path / "wh.duckdb"
+    write_fake_warehouse(db, converged=False)
+    monkeypatch.setenv("CLEARCOUNT_WAREHOUSE", str(db))
+    monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(tmp_path / "out"))
+    paths = rebuild_from_warehouse(Settings.from_env())
+    assert "FAILED its gates" in paths["model.html"].read_text()
+    assert "Latest model fit failed its gates" in paths["index.html"].read_text()
+
+
+def test_failure_sensor_rebuilds_only_the_dashboards():
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("dashboards_refresh")
+    assert [k.to_user_string() for k in job.asset_layer.executable_asset_keys] == ["dashboards"]
+    sensor = defs.resolve_sensor_def("dashboards_after_failed_refresh")
+    assert sensor.job_name == "dashboards_refresh"
