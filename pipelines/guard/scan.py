@@ -143,9 +143,9 @@ def scan_file(path: Path, feed: str, known_geos: Collection[str] | None = None) 
         raise GuardError(f"cannot read file {path.name}") from None
     conn = duckdb.connect(":memory:")
     try:
-        run(conn, "SET preserve_insertion_order = false")
-        run(conn, "SET enable_progress_bar = false")
-        normalise.register(conn)
+        run(conn, "SET preserve_insertion_order = false; SET enable_progress_bar = false")
+        if not dig.ascii:
+            normalise.register(conn)  # only non-ASCII text needs NFKC
         rows, hits, unscanned = _scan(conn, path, FEEDS[feed], dig, known_geos)
     except duckdb.Error:
         raise GuardError(f"internal error while scanning {path.name}") from None
@@ -209,7 +209,8 @@ def _header_is_data(conn: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
     if any(looks_like_data(n) for n in names if n.strip()):
         return True
     _insert_cells(conn, names, create=True)
-    run(conn, snippets(CHECKS)["normalise"])
+    if not all(n.isascii() for n in names):
+        run(conn, snippets(CHECKS)["normalise"])
     counts = run(conn, statement(VALUE_RULES))
     return any(any(int(x) > 0 for x in row[1:]) for row in counts)
 
