@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from models.mmm.diagnostics import Diagnostics, sampler_diagnostics
-from models.mmm.model import Draws, LiftData, Priors, build_model, model_data
+from models.mmm.model import Draws, LiftData, ModelData, Priors, build_model, model_data
 from models.mmm.response import ResponseModel
 from models.mmm.results import (
     channel_summary,
@@ -265,11 +265,17 @@ def _test_lagged(
     return adstock.lagged(x[:, :, None])[:, weeks, 0, :]
 
 
-def sample(model, config: MMMConfig, draws: int, tune: int, seed: int):
-    """Run nutpie (threads, no fork) on a PyMC model; returns arviz InferenceData."""
+def compile_model(model):
+    """Compile a PyMC model for nutpie (numba backend)."""
     import nutpie
 
-    compiled = nutpie.compile_pymc_model(model)
+    return nutpie.compile_pymc_model(model)
+
+
+def run_sampler(compiled, config: MMMConfig, draws: int, tune: int, seed: int):
+    """Run nutpie (chains in threads, no fork); returns arviz InferenceData."""
+    import nutpie
+
     return nutpie.sample(
         compiled,
         draws=draws,
@@ -306,7 +312,8 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
     data = model_data(panel, adstock, config.priors, config.n_fourier, lift=lifts)
     model = build_model(data, adstock, config.saturation, config.priors, panel.channels)
     ts = time.perf_counter()
-    idata = sample(model, config, config.draws, config.tune, config.seed)
+    compiled = compile_model(model)
+    idata = run_sampler(compiled, config, config.draws, config.tune, config.seed)
     sampling_seconds = time.perf_counter() - ts
     rhat, bulk, tail, div = sampler_diagnostics(idata)
     draws = Draws.from_idata(idata, data.controls.shape[2])
@@ -343,7 +350,7 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
     mape = float("nan")
     if config.holdout_weeks and panel.n_weeks - config.holdout_weeks >= MIN_WEEKS:
         holdout[-config.holdout_weeks :] = True
-        hmu, hpred = holdout_fit(panel, config, lifts, holdout, rng)
+        hmu, hpred = holdout_fit(compiled, data, config, holdout, rng)
         fitted[holdout] = np.median(hmu, axis=0)[holdout]
         lo[holdout], hi[holdout] = np.percentile(hpred[:, holdout], [5, 95], axis=0)
         actual = panel.new_patients.sum(axis=0)[holdout]
@@ -387,23 +394,22 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
 
 
 def holdout_fit(
-    panel: Panel,
+    compiled,
+    data: ModelData,
     config: MMMConfig,
-    lifts: Sequence[LiftData],
     holdout: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Refit without the held-out weeks' new patients; national mean and predictive draws.
+    """Re-sample the compiled model without the held-out weeks' new patients.
 
     Returns:
-        (mu_nat, pred_nat), each (n, W), for every week (the held-out ones are forecasts).
+        (mu_nat, pred_nat), each (n, W), national mean and predictive draws for every week (the
+        held-out ones are forecasts).
     """
-    adstock = config.adstock
-    data = model_data(
-        panel, adstock, config.priors, config.n_fourier, observed=~holdout, lift=lifts
-    )
-    model = build_model(data, adstock, config.saturation, config.priors, panel.channels)
-    idata = sample(model, config, config.holdout_draws, config.holdout_tune, config.seed + 1)
+    held = compiled.with_data(obs_weight=(~holdout).astype(float))
+    idata = run_sampler(held, config, config.holdout_draws, config.holdout_tune, config.seed + 1)
     draws = Draws.from_idata(idata, data.controls.shape[2])
-    mu_nat, pred_nat, _ = predictive_national(draws, data, adstock, rng)
+    mu_nat, pred_nat, _ = predictive_national(
+        draws, replace(data, observed=~holdout), config.adstock, rng
+    )
     return mu_nat, pred_nat

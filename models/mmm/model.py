@@ -11,7 +11,7 @@ Channel effects are parameterised in marketer units: ``roi[c]`` is the channel's
 per $1,000 over the fitted history; ``beta[c]`` is derived from it, so the prior is stated
 where the data speak and is scaled from the data (total new patients and total spend).
 Market deviations ``beta[g, c] = beta[c] * exp(sigma_beta * z[g, c])`` are non-centred (weakly
-informed by the data); market baselines ``a[g] ~ Normal(a0, sigma_a)`` are centred (each market's
+informed by the data; ``sigma_beta`` is a fixed prior scale); market baselines ``a[g] ~ Normal(a0, sigma_a)`` are centred (each market's
 counts pin its baseline down, where a non-centred form mixes badly).
 """
 
@@ -35,8 +35,9 @@ class Priors:
         media_share: prior guess of the share of new patients caused by paid media; sets the
             centre of each channel's new-patients-per-$1,000 prior (all channels alike).
         roi_sd: sd of the log of new patients per $1,000 (1.0 = a factor ~2.7 either way).
-        beta_geo_scale, beta_geo_sd: median and log-sd of the LogNormal prior on the
-            market-to-market log spread of channel effects (0.2: markets differ by ~20%).
+        beta_geo_scale: sd of the market-to-market log spread of channel effects (0.2: a
+            market's effect is typically within ~20% of the channel's). Fixed, not learned: the
+            markets' effects are still fitted, shrunk towards the channel's with this scale.
         baseline_geo_sd: scale (HalfNormal) of the market-to-market log spread of baselines.
         trend_sd: sd of the log change of the baseline over the whole history.
         season_sd: sd of each Fourier coefficient (log scale).
@@ -48,7 +49,6 @@ class Priors:
     media_share: float = 0.25
     roi_sd: float = 1.0
     beta_geo_scale: float = 0.2
-    beta_geo_sd: float = 0.5
     baseline_geo_sd: float = 0.5
     trend_sd: float = 0.5
     season_sd: float = 0.3
@@ -200,6 +200,8 @@ def build_model(
     import pytensor.tensor as pt
 
     n_g, n_w = data.n_geos, data.n_weeks
+    if not data.observed.any():
+        raise ValueError("no week is observed")
     coords = {
         "geo": np.arange(n_g),
         "week": np.arange(n_w),
@@ -207,14 +209,12 @@ def build_model(
         "fourier": np.arange(data.fourier.shape[1]),
         "control": np.arange(data.controls.shape[2]),
     }
-    n_obs = int(data.observed.sum())
-    if not data.observed[:n_obs].all():
-        raise ValueError("observed weeks must be a leading block of the panel")
-    obs_slice = slice(0, n_obs)
     pop = data.pop
-    spend_total = data.spend[:, obs_slice, :].sum(axis=(0, 1))  # (n_c,)
     a_dec, b_dec = adstock.decay_prior
     with pm.Model(coords=coords) as model:
+        # 1 for weeks whose new patients enter the likelihood (0: held out); data, so that a
+        # compiled model can be re-sampled with other weeks held out (nutpie ``with_data``)
+        obs_w = pm.Data("obs_weight", data.observed.astype(float), dims="week")
         # --- media
         roi = pm.LogNormal(
             "roi", mu=np.log(data.roi_centre), sigma=priors.roi_sd, dims="channel"
@@ -227,10 +227,9 @@ def build_model(
             "slope", mu=saturation.slope_mean, sigma=saturation.slope_sd, dims="channel"
         )
         if n_g > 1:
-            # LogNormal, not HalfNormal: no mass piles up near 0, so no funnel (divergences)
-            sigma_beta = pm.LogNormal(
-                "sigma_beta", mu=np.log(priors.beta_geo_scale), sigma=priors.beta_geo_sd
-            )
+            # the spread is fixed: a learned scale over 144 market effects formed a funnel
+            # (divergences, ESS < 100) that the data cannot resolve
+            sigma_beta = priors.beta_geo_scale
             z_beta = pm.Normal("z_beta", 0.0, 1.0, dims=("geo", "channel"))
             geo_mult = pt.exp(sigma_beta * z_beta)  # (g, c)
         else:  # one market (a national fit): no market deviations to pool
@@ -239,9 +238,9 @@ def build_model(
         w = GeometricAdstock.pt_weights(decay, adstock.max_lag)  # (c, L)
         ad = (pt.as_tensor_variable(data.lagged) * w[None, None, :, :]).sum(axis=-1)
         h = saturation.pt_apply(ad, k[None, None, :], slope[None, None, :])  # (g, w, c)
-        h_obs = h if n_obs == n_w else h[:, obs_slice, :]
-        # contributions over the fitted weeks with beta_c = 1, (c,)
-        raw_total = (pop[:, None] * geo_mult * h_obs.sum(axis=1)).sum(axis=0)
+        # contributions and spend over the fitted weeks with beta_c = 1, (c,)
+        raw_total = (pop[:, None] * geo_mult * (h * obs_w[None, :, None]).sum(axis=1)).sum(axis=0)
+        spend_total = (data.spend * obs_w[None, :, None]).sum(axis=(0, 1))
         beta_c = roi * spend_total / 1000.0 / raw_total
         beta = pm.Deterministic("beta", beta_c[None, :] * geo_mult, dims=("geo", "channel"))
         media = (h * (pop[:, None] * beta)[:, None, :]).sum(axis=-1)  # (g, w)
@@ -269,12 +268,8 @@ def build_model(
 
         inv_sqrt_alpha = pm.HalfNormal("inv_sqrt_alpha", sigma=priors.dispersion_sd)
         alpha = 1.0 / inv_sqrt_alpha**2
-        pm.NegativeBinomial(
-            "new_patients",
-            mu=mu if n_obs == n_w else mu[:, obs_slice],
-            alpha=alpha,
-            observed=data.y[:, obs_slice],
-        )
+        loglik = pm.logp(pm.NegativeBinomial.dist(mu=mu, alpha=alpha), data.y)  # (g, w)
+        pm.Potential("new_patients_loglik", (loglik * obs_w[None, :]).sum())
 
         # --- lift-test calibration
         for i, lt in enumerate(data.lift):

@@ -101,8 +101,8 @@ def test_prior_predictive_is_positive_and_on_the_data_scale(prior_draws) -> None
     assert np.all(mu > 0)
     ratio = np.median(mu.sum(axis=(-2, -1))) / panel.new_patients.sum()
     assert 0.3 < ratio < 3.0
-    y = idata.prior_predictive["new_patients"].values
-    assert np.all(y >= 0)
+    # the mean's spread across prior draws stays within a plausible range (no 1e6 patients)
+    assert np.quantile(mu.sum(axis=(-2, -1)), 0.95) < 20 * panel.new_patients.sum()
 
 
 def test_numpy_mean_matches_the_pymc_graph(prior_draws) -> None:
