@@ -30,7 +30,7 @@ from pipelines.feeds import FEEDS, RESTRICTED_ZIP3, SLUG_PATTERN, Column, Column
 from pipelines.guard import normalise
 from pipelines.guard.errors import GuardError
 from pipelines.guard.names import is_identifier_name, looks_like_data
-from pipelines.guard.read import Unreadable, digest, load_csv, load_parquet, read_header
+from pipelines.guard.read import Digest, Unreadable, digest, load_csv, load_parquet, read_header
 from pipelines.guard.result import RuleHit, ScanResult, display_column
 from pipelines.guard.sql import fill, quote_ident, quote_literal, run, snippets, statement
 
@@ -100,8 +100,8 @@ class _Hits:
         self._hits: dict[tuple[str, str | None], tuple[int, int]] = {}
 
     def add(self, rule: str, column: str | None, rows: int, position: int = -1) -> None:
-        if rows <= 0 and rule != "unreadable" and rule not in ("missing_column",):
-            return
+        if rows <= 0 and rule not in STRUCTURE_RULES:
+            return  # value rules that found nothing; structure rules count even on 0 rows
         key = (rule, column)
         old = self._hits.get(key, (0, position))[0]
         self._hits[key] = (old + int(rows), position)
@@ -147,8 +147,9 @@ def scan_file(path: Path, feed: str, known_geos: Collection[str] | None = None) 
         if not dig.ascii:
             normalise.register(conn)  # only non-ASCII text needs NFKC
         rows, hits, unscanned = _scan(conn, path, FEEDS[feed], dig, known_geos)
-    except duckdb.Error:
-        raise GuardError(f"internal error while scanning {path.name}") from None
+    except Exception as error:  # DuckDB and library messages may quote a row: never pass them on
+        kind = type(error).__name__
+        raise GuardError(f"internal error ({kind}) while scanning {path.name}") from None
     finally:
         conn.close()
     return ScanResult(
@@ -166,7 +167,7 @@ def _scan(
     conn: duckdb.DuckDBPyConnection,
     path: Path,
     feed: Feed,
-    dig,
+    dig: Digest,
     known_geos: Collection[str] | None,
 ) -> tuple[int, tuple[RuleHit, ...], tuple[str, ...]]:
     hits = _Hits()

@@ -287,3 +287,11 @@ def test_value_budget_only_for_files_rejected_by_structure(
     clean = scan_file(_write(tmp_path, CALLS + lines, "g.csv"), "calls", GEOS)
     assert clean.unscanned == ()
     assert any(h.rule == "email" and h.rows == 6 for h in clean.hits)
+
+
+def test_header_only_file_with_identifier_column_is_rejected(tmp_path: Path) -> None:
+    path = _write(tmp_path, "week_start,geo,channel,calls,new_patient_calls,caller_phone\n")
+    result = scan_file(path, "calls", GEOS)
+    assert result.rows == 0
+    assert set(result.rules) == {"unknown_column", "identifier_column"}
+    assert scan_file(_write(tmp_path, CALLS, "ok.csv"), "calls", GEOS).accepted
