@@ -25,7 +25,7 @@ WITH flags AS (
         -- social security number: dashed or spaced 3-2-4, or a bare run of exactly 9 digits
         regexp_matches(v, '(?:(^|[^0-9])[0-9]{3}([\-\s])[0-9]{2}([\-\s])[0-9]{4}([^0-9]|$))|(?:(^|[^0-9A-Za-z.,])[0-9]{9}([^0-9A-Za-z.,]|$))') AS ssn,
         -- IPv4 (dotted quad) and IPv6 (eight groups, or compressed with ::)
-        regexp_matches(v, '(?:(^|[^0-9.])((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])([^0-9]|\.?$|\.[^0-9]))|(?i:(^|[^0-9a-z:])(([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|([0-9a-f]{1,4}:){1,6}(:[0-9a-f]{1,4}){1,6}|([0-9a-f]{1,4}:){1,7}:|:(:[0-9a-f]{1,4}){1,7})([^0-9a-z:]|$))') AS ip_address,
+        regexp_matches(v, '(?:(^|[^0-9.])((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])([^0-9]|\.?$|\.[^0-9]))|(?i:(^|[^0-9a-z:])(([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|([0-9a-f]{1,4}:){1,6}(:[0-9a-f]{1,4}){1,6}|([0-9a-f]{1,4}:){1,7}:|:(:[0-9a-f]{1,4}){1,7})([^0-9a-z:]|$))') AS ip_address,
         -- URL: any scheme://, www., a domain with a path, and tel:/mailto:/sip:/sms: links
         regexp_matches(
             v,
@@ -47,7 +47,7 @@ WITH flags AS (
         regexp_extract(v, '(^|[^0-9])([0-9]([ \-]?[0-9]){12,18})([^0-9]|$)', 2) AS card_candidate,
         -- dates of birth: a DOB / born / birth keyword followed by a number, or a full date with
         -- a year from 1900 to 2014 (weekly marketing data is recent; such dates are birth dates)
-        regexp_matches(v, '(?i:(^|[^a-z])(dob|d\.o\.b|born|birth)[^0-9]{0,15}[0-9])|(?:(^|[^0-9])(19[0-9]{2}|200[0-9]|201[0-4])[\-/.](0?[1-9]|1[0-2])[\-/.](0?[1-9]|[12][0-9]|3[01])([^0-9]|$))|(?:(^|[^0-9.])(0?[1-9]|[12][0-9]|3[01])[\-/.](0?[1-9]|[12][0-9]|3[01])[\-/.](19[0-9]{2}|200[0-9]|201[0-4]|[3-9][0-9])([^0-9.]|$))|(?i:(^|[^a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?\s+[0-9]{1,2}(st|nd|rd|th)?,?\s+(19[0-9]{2}|200[0-9]|201[0-4])([^0-9]|$))|(?i:(^|[^0-9])[0-9]{1,2}(st|nd|rd|th)?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?,?\s+(19[0-9]{2}|200[0-9]|201[0-4])([^0-9]|$))') AS date_of_birth,
+        regexp_matches(v, '(?i:(^|[^a-z])(dob|d\.o\.b|born|birth)[^0-9]{0,15}[0-9])|(?:(^|[^0-9])(19[0-9]{2}|200[0-9]|201[0-4])[\-/.](0?[1-9]|1[0-2])[\-/.](0?[1-9]|[12][0-9]|3[01])([^0-9]|$))|(?:(^|[^0-9.])(0?[1-9]|[12][0-9]|3[01])[\-/.](0?[1-9]|[12][0-9]|3[01])[\-/.](19[0-9]{2}|200[0-9]|201[0-4]|[3-9][0-9])([^0-9.]|$))|(?i:(^|[^a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?[\s\-/]+[0-9]{1,2}(st|nd|rd|th)?,?[\s\-/]+(19[0-9]{2}|200[0-9]|201[0-4])([^0-9]|$))|(?i:(^|[^0-9])[0-9]{1,2}(st|nd|rd|th)?[\s\-/]+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?,?[\s\-/]+(19[0-9]{2}|200[0-9]|201[0-4])([^0-9]|$))') AS date_of_birth,
         -- street addresses: a house number, one to four words and a street suffix; PO boxes;
         -- apartment and suite numbers
         regexp_matches(v, '(?i:(^|[^0-9a-z])[0-9]{1,6}[a-z]?\s+([a-z0-9.''\-]+\s+){1,4}(street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|ter|circle|cir|highway|hwy|parkway|pkwy|square|sq|trail|trl|plaza|plz|alley|aly|crescent|row|pike|loop)\.?([^a-z]|$))|(?i:(^|[^a-z])p\.?\s*o\.?\s*box\s*#?\s*[0-9]+)|(?i:(^|[^a-z])(apt|apartment|suite|ste)\.?\s*#?\s*[0-9]+[a-z]?([^a-z0-9]|$))') AS street_address,

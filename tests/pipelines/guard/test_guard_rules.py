@@ -66,6 +66,8 @@ POSITIVE = [
     ("date_of_birth", "1975-12-01"),
     ("date_of_birth", "12.01.1975"),
     ("date_of_birth", "3 March 1961"),
+    ("date_of_birth", "17-Mar-1961"),
+    ("ip_address", "192.168.001.010"),
     ("date_of_birth", "birthdate 2020-05-05"),
     ("street_address", "22 Acacia Avenue"),
     ("street_address", "1 Main St."),
