@@ -13,6 +13,10 @@ import codecs
 import csv
 import hashlib
 import io
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,22 @@ from pipelines.guard.sql import quote_ident, quote_literal, run
 CHUNK_BYTES = 8 * 1024 * 1024
 HEADER_BYTES = 1024 * 1024
 TABLE = "guard_scan"
+
+
+@contextmanager
+def plain_path(path: Path) -> Iterator[Path]:
+    """``path``, or a link to it under a plain name when it has glob characters (``*?[]{}``),
+    which DuckDB's readers would otherwise expand."""
+    if not any(ch in str(path) for ch in "*?[]{}"):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="clearcount-guard-") as tmp:
+        link = Path(tmp) / ("landing" + path.suffix.lower())
+        try:
+            link.symlink_to(path.resolve())
+        except OSError:
+            shutil.copyfile(path, link)
+        yield link
 
 
 class Unreadable(Exception):

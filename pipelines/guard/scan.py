@@ -30,7 +30,15 @@ from pipelines.feeds import FEEDS, RESTRICTED_ZIP3, SLUG_PATTERN, Column, Column
 from pipelines.guard import normalise
 from pipelines.guard.errors import GuardError
 from pipelines.guard.names import is_identifier_name, looks_like_data
-from pipelines.guard.read import Digest, Unreadable, digest, load_csv, load_parquet, read_header
+from pipelines.guard.read import (
+    Digest,
+    Unreadable,
+    digest,
+    load_csv,
+    load_parquet,
+    plain_path,
+    read_header,
+)
 from pipelines.guard.result import RuleHit, ScanResult, display_column
 from pipelines.guard.sql import fill, quote_ident, quote_literal, run, snippets, statement
 
@@ -177,12 +185,14 @@ def _scan(
         if dig.size == 0:
             raise Unreadable("empty file")
         if is_parquet:
-            names, rows = load_parquet(conn, path)
+            with plain_path(path) as source:
+                names, rows = load_parquet(conn, source)
         else:
             if dig.nul or not dig.utf8:
                 raise Unreadable("not UTF-8 text")
             names = read_header(path)
-            rows = load_csv(conn, path, len(names))
+            with plain_path(path) as source:
+                rows = load_csv(conn, source, len(names))
             headerless = not set(names) <= set(feed.column_names) and _header_is_data(conn, names)
     except Unreadable:
         hits.add("unreadable", None, 0)

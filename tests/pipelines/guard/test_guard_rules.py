@@ -297,3 +297,10 @@ def test_header_only_file_with_identifier_column_is_rejected(tmp_path: Path) -> 
     assert result.rows == 0
     assert set(result.rules) == {"unknown_column", "identifier_column"}
     assert scan_file(_write(tmp_path, CALLS, "ok.csv"), "calls", GEOS).accepted
+
+
+def test_file_names_with_glob_characters(tmp_path: Path) -> None:
+    path = _write(tmp_path, CALLS + "2024-01-01,021,search,5,1\n", "calls [2024]*.csv")
+    result = scan_file(path, "calls", GEOS)
+    assert result.accepted and result.rows == 1
+    assert result.file_name == "calls [2024]*.csv"
