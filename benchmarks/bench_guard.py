@@ -4,7 +4,8 @@
 
 Generates, in a temporary folder, a 12-column individual-level call log (the kind of export a
 call-tracking system gives: call id, start time, caller name and number, tracking number,
-duration, source, campaign, recording URL, city, state, ZIP) and a clean aggregate ``calls`` feed;
+duration, source, campaign, recording URL, city, state, ZIP), the same log without its header
+row (no column names to go by) and a clean aggregate ``calls`` feed;
 scans each in a fresh subprocess and prints wall time, rows/s and the subprocess's peak RSS; then
 validates the clean feed with the GX suite of ``pipelines.expectations`` and prints the time
 ratio GX / guard. Targets on a 2-core machine: clean feed >= 1,000,000 rows/s, call log rejected
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 REPEATS = 3  # each scan runs this often in its subprocess; the best time is reported
 
 
-def make_call_log(path: Path, rows: int, seed: int = 1) -> None:
+def make_call_log(path: Path, rows: int, seed: int = 1, header: bool = True) -> None:
     """An individual-level call log, one row per call, 12 columns (all fake values)."""
     rng = np.random.default_rng(seed)
     idx = np.arange(rows)
@@ -62,7 +63,7 @@ def make_call_log(path: Path, rows: int, seed: int = 1) -> None:
             "Zip": [f"{2100 + i % 800:05d}" for i in idx],
         }
     )
-    frame.write_csv(path)
+    frame.write_csv(path, include_header=header)
 
 
 def make_clean_feed(path: Path, rows: int) -> list[str]:
@@ -167,10 +168,13 @@ def main() -> None:
     print(f"load average (1 min) {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         log_path, feed_path = Path(tmp) / "call_log.csv", Path(tmp) / "calls.csv"
+        bare_path = Path(tmp) / "call_log_no_header.csv"
         make_call_log(log_path, args.rows_log)
+        make_call_log(bare_path, args.rows_log, header=False)
         geos = make_clean_feed(feed_path, args.rows_feed)
         for label, path, feed_geos in (
             ("call log", log_path, geos),
+            ("call log without header", bare_path, geos),
             ("clean feed", feed_path, geos),
         ):
             r = scan_in_subprocess(path, "calls", feed_geos)
