@@ -20,8 +20,9 @@ WITH flags AS (
             '(?i)[a-z0-9._%+\-]+\s*(@|\[at\]|\(at\)|\{at\})\s*[a-z0-9\-]+(\s*(\.|\[dot\]|\(dot\))\s*[a-z0-9\-]+)*\s*(\.|\[dot\]|\(dot\))\s*[a-z]{2,}'
         ) AS email,
         -- phone: North American (formatted or a bare run of 10/11 digits), 7-digit local with a
-        -- dash, and E.164 / international with a leading +
-        regexp_matches(v, '(?:(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$))|(?:(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$))') AS phone,
+        -- dash, E.164 / international with a leading +, and national numbers with a trunk 0
+        -- (020 7946 0958)
+        regexp_matches(v, '(?:(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$))|(?:(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$))|(?:(^|[^0-9.\-])\(?0[0-9]{2,4}\)?[\s\-][0-9]{3,4}[\s\-]?[0-9]{3,4}([^0-9.\-]|$))') AS phone,
         -- social security number: dashed or spaced 3-2-4, or a bare run of exactly 9 digits
         regexp_matches(v, '(?:(^|[^0-9])[0-9]{3}([\-\s])[0-9]{2}([\-\s])[0-9]{4}([^0-9]|$))|(?:(^|[^0-9A-Za-z.,])[0-9]{9}([^0-9A-Za-z.,]|$))') AS ssn,
         -- IPv4 (dotted quad) and IPv6 (eight groups, or compressed with ::)
