@@ -53,18 +53,24 @@ def headline(row: dict, plan: dict | None) -> str:
         )
         lt = row.get("last_touch_pac")
         if _ok(lt):
-            rel = lt / row["pac"] - 1
-            if abs(rel) < 0.1:
+            ratio = lt / row["pac"]
+            if abs(ratio - 1) < 0.1:
                 text += f" Last-touch credit gives about the same ({usd(lt)})."
-            elif rel < 0:
+            elif ratio < 1:
                 text += (
-                    f" Last-touch credit says {usd(lt)}, making it look "
-                    f"{pct(-rel)} cheaper than it is."
+                    f" Last-touch credit says {usd(lt)}, making it look {pct(1 - ratio)} "
+                    "cheaper than it is: it credits the channel with patients who would have "
+                    "come anyway."
+                )
+            elif ratio < 2:
+                text += (
+                    f" Last-touch credit says {usd(lt)}, making it look {pct(ratio - 1)} "
+                    "more expensive than it is."
                 )
             else:
                 text += (
-                    f" Last-touch credit says {usd(lt)}, making it look "
-                    f"{pct(rel)} more expensive than it is."
+                    f" Last-touch credit says {usd(lt)}, about {ratio:,.0f} times the real "
+                    "cost: most patients it brings in call or book through another source."
                 )
         if _ok(row.get("geo_test_pac")):
             agrees = _overlap(
@@ -307,7 +313,12 @@ def budget_section(budget: pl.DataFrame) -> str:
         table_id="budget-table",
         row_attr="channel",
     )
-    return summary + warn_html + figure_html(fig, "fig-budget") + table
+    note = (
+        '<p class="note">New patients and PAC in the plan are posterior means over the window '
+        "(the PAC table above shows medians). A warning marks spend outside the weekly range "
+        "the model was fitted on, where its response curve is an extrapolation.</p>"
+    )
+    return summary + warn_html + figure_html(fig, "fig-budget") + table + note
 
 
 def changes_section(history: pl.DataFrame) -> str:

@@ -3,7 +3,8 @@
 The refresh runs the ``weekly_refresh`` job in a subprocess (the same job ``clearcount refresh``
 runs) with ``CLEARCOUNT_*`` pointing into a tmp dir, so the repository's warehouse is never
 touched. ``CLEARCOUNT_TEST_MMM_DRAWS`` / ``CLEARCOUNT_TEST_MMM_TUNE`` (default: the MMM's own
-defaults) set the sampler; the convergence gate still applies.
+defaults) set the sampler; the convergence gate still applies. ``CLEARCOUNT_TEST_REFRESHED_ROOT``
+names a folder refreshed before (``warehouse.duckdb`` and ``output/``) to reuse instead.
 """
 
 from __future__ import annotations
@@ -65,6 +66,10 @@ def refreshed_sample(root: Path) -> dict[str, str]:
         return _DONE
     if _FAILED is not None:
         raise RuntimeError(_FAILED)
+    reuse = os.environ.get("CLEARCOUNT_TEST_REFRESHED_ROOT")
+    if reuse:
+        _DONE = settings_env(Path(reuse))
+        return _DONE
     env = settings_env(root)
     proc = subprocess.run(
         [sys.executable, "-c", REFRESH_SCRIPT],

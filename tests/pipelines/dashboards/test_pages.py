@@ -61,9 +61,11 @@ def test_headline_is_plain_language():
     row = fake_frames()["pac"].row(0, named=True)
     text = headline(row, {"current_spend": 100.0, "recommended_spend": 130.0})
     assert text.startswith("paid_search: each new patient it brought in cost about $127")
-    assert "cheaper than it is" in text  # last-touch PAC $58 vs MMM $127
+    assert "54% cheaper than it is" in text  # last-touch PAC $58 vs MMM $127
     assert "consistent with the model" in text
     assert "raises its spend by 30%" in text
+    tv = fake_frames()["pac"].row(2, named=True)  # last touch $11,429 vs $308
+    assert "about 37 times the real cost" in headline(tv, None)
     missing = {**row, "pac": None}
     assert "unknown" in headline(missing, None)
 
