@@ -263,13 +263,17 @@ def main(argv: list[str] | None = None) -> int:
     config = replace(base, draws=args.draws or base.draws, tune=args.tune or base.tune)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     results = []
-    for seed in args.seeds:
-        results.append(run_seed(seed, False, config, not args.no_national))
-    for seed in args.hard_seeds:
-        results.append(run_seed(seed, True, config, not args.no_national))
-        if args.calibrate_hard:
-            r = run_seed(seed, True, config, False, calibrate=True)
-            results.append({**r, "seed": f"{seed} calibrated"})
+    jobs = [(s, False, False) for s in args.seeds] + [(s, True, False) for s in args.hard_seeds]
+    if args.calibrate_hard:
+        jobs += [(s, True, True) for s in args.hard_seeds]
+    for seed, hard, calibrate in jobs:
+        try:
+            r = run_seed(seed, hard, config, not args.no_national and not calibrate, calibrate)
+        except Exception as exc:  # keep benchmarking the other seeds
+            print(f"\n=== seed {seed}: failed with {type(exc).__name__}: {exc} ===")
+            continue
+        results.append({**r, "seed": f"{seed} calibrated" if calibrate else seed})
+        sys.stdout.flush()
     print("\n=== summary ===")
     for r in results:
         ok = r["median_abs_err"] <= 0.15 and r["covered"] >= r["n"] - 1 and r["converged"]

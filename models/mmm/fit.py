@@ -52,8 +52,8 @@ class MMMConfig:
     """
 
     window_weeks: int = 52
-    draws: int = 800
-    tune: int = 800
+    draws: int = 1000
+    tune: int = 1000
     chains: int = 2
     cores: int = 2
     seed: int = 20240601
@@ -62,8 +62,8 @@ class MMMConfig:
     target_accept: float = 0.85
     low_rank_mass_matrix: bool = True
     holdout_weeks: int = 13
-    holdout_draws: int = 300
-    holdout_tune: int = 500
+    holdout_draws: int = 250
+    holdout_tune: int = 400
     response_draws: int = 200
     saturation: HillSaturation = field(default_factory=HillSaturation)
     priors: Priors = field(default_factory=Priors)
@@ -120,6 +120,7 @@ def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str
     - leading/trailing weeks where no market has any new patient are dropped (no KPI data);
     - a channel with no spend at all is dropped;
     - a market with no new patients in any week is dropped.
+    Notes give counts only (no market or channel names: they come from landing files).
 
     Raises:
         MMMInputError: fewer than 52 weeks with new patients, spend and new-patient weeks that
@@ -165,8 +166,10 @@ def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str
         )
     has_spend = panel.spend.sum(axis=(0, 1)) > 0
     if not has_spend.all():
-        dropped = [c for c, k in zip(panel.channels, has_spend, strict=True) if not k]
-        notes.append(f"Dropped channel(s) with no spend in the history: {', '.join(dropped)}.")
+        notes.append(
+            f"Dropped {int((~has_spend).sum())} channel(s) with no spend in the history (they "
+            "get no PAC)."
+        )
         panel = replace(
             panel,
             channels=tuple(c for c, k in zip(panel.channels, has_spend, strict=True) if k),
@@ -175,8 +178,8 @@ def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str
     has_kpi = panel.new_patients.sum(axis=1) > 0
     if not has_kpi.all():
         notes.append(
-            f"Dropped {int((~has_kpi).sum())} market(s) with no new patients in any week: "
-            f"{', '.join(g for g, k in zip(panel.geos, has_kpi, strict=True) if not k)}."
+            f"Dropped {int((~has_kpi).sum())} market(s) with no new patients in any week "
+            "(likely missing call-tracking/booking data, not zero demand)."
         )
         panel = replace(
             panel,
@@ -213,7 +216,7 @@ def lift_terms(
     weeks = panel.weeks.astype("datetime64[D]")
     for m in lift:
         if m.channel not in panel.channels:
-            notes.append(f"Ignored a lift test of channel {m.channel}: not a fitted channel.")
+            notes.append("Ignored a lift test of a channel that is not fitted (no spend).")
             continue
         c = panel.channels.index(m.channel)
         geos = np.array([panel.geos.index(g) for g in m.geos if g in panel.geos], dtype=int)
@@ -222,10 +225,7 @@ def lift_terms(
         )
         sd = (float(m.hi) - float(m.lo)) / 3.29
         if geos.size == 0 or not test.any() or not np.isfinite(sd) or sd <= 0:
-            notes.append(
-                f"Ignored a lift test of channel {m.channel}: no fitted market or week, or no "
-                "interval."
-            )
+            notes.append("Ignored a lift test with no fitted market or week in it, or no interval.")
             continue
         ti = np.flatnonzero(test)
         spend = panel.spend[geos, :, c]  # (n_t, W)

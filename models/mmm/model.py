@@ -347,7 +347,7 @@ def media_contrib(
         (n, G, W, C).
     """
     wts = adstock.weights(draws.decay)  # (n, C, L)
-    ad = np.einsum("gwcl,ncl->ngwc", lagged, wts)
+    ad = GeometricAdstock.apply_draws(lagged, wts)
     h = HillSaturation.apply(
         ad, draws.half_saturation[:, None, None, :], draws.slope[:, None, None, :]
     )

@@ -59,8 +59,8 @@ class ResponseModel:
         if self._cache is None:
             ad = GeometricAdstock(max_lag=self.lagged_pre.shape[-1])
             wts = ad.weights(self.decay)  # (n, C, L)
-            pre = np.einsum("gwcl,ncl->ngwc", self.lagged_pre, wts)
-            win = np.einsum("gwcl,ncl->ngwc", self.lagged_win, wts)
+            pre = GeometricAdstock.apply_draws(self.lagged_pre, wts)
+            win = GeometricAdstock.apply_draws(self.lagged_win, wts)
             self._cache = (pre, win)
         return self._cache
 

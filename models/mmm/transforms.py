@@ -84,6 +84,23 @@ class GeometricAdstock:
         return np.einsum("gwcl,cl->gwc", self.lagged(x), self.weights(decay))
 
     @staticmethod
+    def apply_draws(lagged: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Adstock for many posterior draws at once (numpy, matrix products per channel).
+
+        Args:
+            lagged: (G, W, C, L) lagged spend.
+            weights: (n, C, L) lag weights per draw.
+
+        Returns:
+            (n, G, W, C).
+        """
+        n, n_c = weights.shape[0], weights.shape[1]
+        out = np.empty((n, *lagged.shape[:3]))
+        for c in range(n_c):
+            out[..., c] = np.moveaxis(lagged[:, :, c, :] @ weights[:, c, :].T, -1, 0)
+        return out
+
+    @staticmethod
     def pt_weights(decay, max_lag: int):
         """PyTensor lag weights: decay (n_channels,) -> (n_channels, max_lag)."""
         import pytensor.tensor as pt

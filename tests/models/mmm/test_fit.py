@@ -38,8 +38,12 @@ def test_small_world_recovers_sign_and_order(small_fit) -> None:
 
 
 @pytest.mark.slow
-def test_small_world_result_tables(small_fit) -> None:
+def test_small_world_result_tables(small_fit, tmp_path) -> None:
+    import arviz as az
+
     world, fit = small_fit
+    fit.idata.to_netcdf(str(tmp_path / "posterior.nc"))
+    assert "roi" in az.from_netcdf(str(tmp_path / "posterior.nc")).posterior
     comps = set(fit.contributions["component"].unique())
     assert comps == {*fit.channels, "baseline"}
     fva = fit.fit_vs_actual
@@ -64,6 +68,4 @@ def test_fit_is_reproducible_with_a_seed() -> None:
     cfg = MMMConfig(draws=30, tune=30, holdout_weeks=0, response_draws=10)
     a = fit_mmm(world.panel.national(), cfg)
     b = fit_mmm(world.panel.national(), cfg)
-    np.testing.assert_array_equal(
-        a.idata.posterior["roi"].values, b.idata.posterior["roi"].values
-    )
+    np.testing.assert_array_equal(a.idata.posterior["roi"].values, b.idata.posterior["roi"].values)

@@ -44,7 +44,8 @@ def test_channel_without_spend_is_dropped_and_noted() -> None:
     spend[:, :, 1] = 0.0
     out, notes = prepare_panel(replace(p, spend=spend))
     assert out.channels == ("search",)
-    assert any("no spend" in n and "tv" in n for n in notes)
+    assert any("Dropped 1 channel(s) with no spend" in n for n in notes)
+    assert not any("tv" in n for n in notes)  # names come from landing files: counts only
 
 
 def test_market_without_new_patients_is_dropped_and_noted() -> None:
@@ -53,7 +54,8 @@ def test_market_without_new_patients_is_dropped_and_noted() -> None:
     y[1] = 0.0
     out, notes = prepare_panel(replace(p, new_patients=y))
     assert out.geos == ("g0", "g2")
-    assert any("no new patients" in n for n in notes)
+    assert any("Dropped 1 market(s) with no new patients" in n for n in notes)
+    assert not any("g1" in n for n in notes)
 
 
 def test_non_overlapping_spend_and_kpi_weeks_is_a_clear_error() -> None:

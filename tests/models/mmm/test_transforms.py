@@ -61,3 +61,12 @@ def test_numpy_and_pytensor_hill_agree() -> None:
     x = np.array([0.0, 0.3, 1.0, 5.0])
     got = HillSaturation.pt_apply(pt.as_tensor_variable(x), 0.8, 1.3).eval()
     np.testing.assert_allclose(got, HillSaturation.apply(x, 0.8, 1.3), rtol=1e-9)
+
+
+def test_apply_draws_matches_apply() -> None:
+    ad = GeometricAdstock(max_lag=4)
+    x = np.random.default_rng(1).random((3, 12, 2))
+    decays = np.array([[0.2, 0.7], [0.5, 0.1]])
+    got = ad.apply_draws(ad.lagged(x), ad.weights(decays))
+    for i in range(2):
+        np.testing.assert_allclose(got[i], ad.apply(x, decays[i]))
