@@ -73,3 +73,28 @@ def test_benign_sample_data_accepted() -> None:
         for path in sorted(folder.glob("*.csv")):
             result = scan_file(path, folder.name, None if folder.name == "markets" else geos)
             assert result.accepted, f"{path.name}: {result.rules_text()}"
+
+
+@pytest.mark.parametrize("rel", BENIGN, ids=[Path(p).name for p in BENIGN])
+def test_benign_file_loads(tmp_path: Path, rel: str) -> None:
+    """What the guard accepts, the loader loads (the seam with pipelines.ingest)."""
+    import shutil
+
+    from pipelines.ingest import load_feed
+    from pipelines.warehouse import connect
+
+    feed = FILES[rel]["feed"]
+    landing = tmp_path / "landing"
+    (landing / "markets").mkdir(parents=True)
+    shutil.copy(CORPUS / "benign" / "markets" / "markets_mixed.csv", landing / "markets")
+    (landing / feed).mkdir(exist_ok=True)
+    shutil.copy(CORPUS / rel, landing / feed)
+    conn = connect(tmp_path / "w.duckdb")
+    try:
+        assert load_feed(conn, "markets", landing).accepted
+        load = load_feed(conn, feed, landing)
+        assert load.accepted, load.rejection_text()
+        staged = conn.execute(f"SELECT count(*) FROM staging.{feed}").fetchall()[0][0]
+        assert staged == load.staged_rows
+    finally:
+        conn.close()
