@@ -37,7 +37,7 @@ mutation Launch($executionParams: ExecutionParams!) {
     ... on LaunchRunSuccess { run { runId status } }
     ... on PythonError { message }
     ... on InvalidSubsetError { message }
-    ... on JobNotFoundError { message }
+    ... on PipelineNotFoundError { message }
     ... on RunConfigValidationInvalid { errors { message } }
   }
 }
@@ -74,8 +74,13 @@ def graphql(port: int, query: str, variables: dict | None = None, timeout: float
         data=body,
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        payload = json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            payload = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 400:  # GraphQL validation errors come back as 400 with a JSON body
+            pytest.fail(f"GraphQL rejected the query: {exc.read()[:2000]!r}")
+        raise
     assert "errors" not in payload, payload.get("errors")
     return payload["data"]
 

@@ -88,6 +88,7 @@ def test_definitions_hold_job_schedule_sensor_and_resource():
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("weekly_refresh")
+    assert job.executor_def.name == "in_process"
     keys = {k.path[-1] for k in job.asset_layer.executable_asset_keys}
     assert set(FEEDS) | {"weekly_panel"} <= keys
     assert set(defs.resolve_all_asset_keys()) == job.asset_layer.executable_asset_keys
