@@ -167,6 +167,7 @@ SAFE_ERRORS = frozenset(
         "WarehouseError",
         "GuardError",
         "DagsterAssetCheckFailedError",
+        "IOException",  # DuckDB file and lock errors: paths and process ids, no rows
     }
 )
 """Error classes whose messages are written by clearcount itself and carry no file values."""
@@ -305,14 +306,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as exc:
         # Library messages may quote file contents; only our own errors are printed in full.
+        from pipelines.guard import GuardError
         from pipelines.ingest import IngestError
+        from pipelines.panel import PanelError
         from pipelines.warehouse import WarehouseError
 
         code_error = type(exc).__module__.startswith("dagster") or isinstance(
             exc, ImportError | SyntaxError
         )
         reads_no_files = args.command == "simulate"
-        if isinstance(exc, IngestError | WarehouseError) or code_error or reads_no_files:
+        ours = isinstance(exc, IngestError | WarehouseError | GuardError | PanelError)
+        if ours or code_error or reads_no_files:
             print(f"clearcount {args.command}: {exc}", file=sys.stderr)
         else:
             print(
