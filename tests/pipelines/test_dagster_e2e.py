@@ -184,15 +184,9 @@ def test_weekly_refresh_launched_through_graphql_loads_the_warehouse(dagster_dev
         if status in {"SUCCESS", "FAILURE", "CANCELED"}:
             break
         time.sleep(3)
-    if status != "SUCCESS":
-        events = graphql(port, STEP_FAILURES, {"runId": run_id})["logsForRun"].get("events", [])
-        failures = [
-            (e["stepKey"], e["error"]["message"][:300])
-            for e in events
-            if e["__typename"] == "ExecutionStepFailureEvent"
-        ]
-        pytest.fail(f"run {run_id} ended {status}; failed steps: {failures}")
-
+    if status not in {"SUCCESS", "FAILURE", "CANCELED"}:
+        pytest.fail(f"run {run_id} still {status} after {RUN_TIMEOUT_S} s")
+    # The ingest part is checked first so that a failure further down still shows it.
     conn = duckdb.connect(str(warehouse), read_only=True)
     try:
         scans = conn.execute("SELECT feed, verdict FROM audit.file_scans").fetchall()
@@ -215,3 +209,11 @@ def test_weekly_refresh_launched_through_graphql_loads_the_warehouse(dagster_dev
         assert dupes == [(0,)]
     finally:
         conn.close()
+    if status != "SUCCESS":
+        events = graphql(port, STEP_FAILURES, {"runId": run_id})["logsForRun"].get("events", [])
+        failures = [
+            (e["stepKey"], e["error"]["message"][:300])
+            for e in events
+            if e["__typename"] == "ExecutionStepFailureEvent"
+        ]
+        pytest.fail(f"run {run_id} ended {status}; failed steps: {failures}")
