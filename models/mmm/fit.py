@@ -30,6 +30,7 @@ from models.panel import Panel
 log = logging.getLogger(__name__)
 
 MIN_WEEKS = 52
+NATIONAL_TARGET_ACCEPT = 0.95
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,12 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
     notes += lift_notes
     data = model_data(panel, adstock, config.priors, config.n_fourier, lift=lifts)
     model = build_model(data, adstock, config.saturation, config.priors, panel.channels)
+    if panel.n_geos == 1 and config.target_accept < NATIONAL_TARGET_ACCEPT:
+        # one national series identifies saturation poorly: curved posteriors diverge at 0.85
+        config = replace(config, target_accept=NATIONAL_TARGET_ACCEPT)
+        notes.append(
+            f"One market only (a national fit): target_accept raised to {NATIONAL_TARGET_ACCEPT}."
+        )
     ts = time.perf_counter()
     compiled = compile_model(model)
     idata = run_sampler(compiled, config, config.draws, config.tune, config.seed)
