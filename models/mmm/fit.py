@@ -53,7 +53,7 @@ class MMMConfig:
     """
 
     window_weeks: int = 52
-    draws: int = 1000
+    draws: int = 1500
     tune: int = 1000
     chains: int = 2
     cores: int = 2
