@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.feeds import FEED_ORDER, FEEDS
+from pipelines.settings import Settings
 
 SETTINGS_HELP = """\
 settings (environment variables; relative paths are taken from the working directory):
@@ -224,7 +225,6 @@ def _failure_paragraph(result: object) -> str:
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Run ``weekly_refresh`` in-process; print the dashboards' path or a failure paragraph."""
     from pipelines.resources import warehouse_resource
-    from pipelines.settings import Settings
     from pipelines.warehouse import refresh_lock
 
     settings = Settings.from_env()
@@ -254,6 +254,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         )
     if not result.success:
         print(_failure_paragraph(result), file=sys.stderr)
+        _show_failure_on_dashboards(settings)
         return 1
     index = settings.output_dir / "dashboards" / "index.html"
     if index.is_file():
@@ -261,6 +262,23 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     else:
         print(f"Refresh done. Dashboards will be at {index} (no dashboard asset wrote it yet).")
     return 0
+
+
+def _show_failure_on_dashboards(settings: Settings) -> None:
+    """Re-render the pages from the warehouse so they show the failed gate or rejected files.
+
+    The marts keep their last good state; only the status shown on the pages changes.
+    """
+    from pipelines.dashboards import rebuild_from_warehouse
+
+    if not settings.warehouse.is_file():
+        return
+    try:
+        index = rebuild_from_warehouse(settings)["index.html"]
+    except Exception as exc:  # the refresh already failed: say so and move on
+        print(f"The dashboards were not updated ({type(exc).__name__}).")
+        return
+    print(f"Dashboards updated to show the failure: {index}")
 
 
 def cmd_design_test(args: argparse.Namespace) -> int:

@@ -121,6 +121,11 @@ def test_refresh_failure_is_one_value_free_paragraph(
     assert "calls_late.csv" in err and "not_monday(week_start)=1" in err
     assert "sha256" in err
     assert SENTINEL.lower() not in (captured.out + captured.err)
+    # the pages are re-rendered so that they show the rejected file, and still carry no value
+    index = Path(clearcount_env["CLEARCOUNT_OUTPUT_DIR"]) / "dashboards" / "index.html"
+    assert f"Dashboards updated to show the failure: {index}" in captured.out
+    privacy = (index.parent / "data_privacy.html").read_text()
+    assert "calls_late.csv" in privacy and SENTINEL.lower() not in privacy
     conn = duckdb.connect(str(warehouse_path), read_only=True)
     try:
         assert conn.execute("SELECT count(*) FROM staging.calls").fetchall() == [(48,)]

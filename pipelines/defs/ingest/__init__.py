@@ -1,4 +1,4 @@
-"""Ingest domain: feed assets with their guard checks, the weekly panel, and the refresh job."""
+"""Ingest domain: feed assets with their guard and GX checks, the weekly panel, the refresh job."""
 
 import dagster as dg
 
@@ -8,9 +8,11 @@ from pipelines.defs.ingest.automation import (
     weekly_refresh,
     weekly_refresh_schedule,
 )
+from pipelines.defs.ingest.gx_checks import build_gx_checks
 
 defs = dg.Definitions(
     assets=[*feed_assets, weekly_panel],
+    asset_checks=build_gx_checks(),
     jobs=[weekly_refresh],
     schedules=[weekly_refresh_schedule],
     sensors=[landing_files_sensor],
