@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import duckdb
 import numpy as np
 import polars as pl
 
 from models.panel import Panel
-from pipelines.warehouse import apply_schema, sql_text
+from pipelines.warehouse import apply_schema, sql_text, transaction
 
 PANEL_SQL = "core/weekly_panel.sql"
 
@@ -27,17 +25,8 @@ def build_panel_tables(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ``last_touch_rows``.
     """
     apply_schema(conn)
-    try:
-        conn.execute("BEGIN TRANSACTION")
+    with transaction(conn, "building the weekly panel", PanelError):
         conn.execute(sql_text(PANEL_SQL))
-        conn.execute("COMMIT")
-    except Exception as exc:  # DuckDB messages can quote rows: never pass them on
-        with contextlib.suppress(Exception):
-            conn.execute("ROLLBACK")
-        raise PanelError(
-            f"building the weekly panel failed ({type(exc).__name__}); core tables keep their "
-            "previous rows"
-        ) from None
     (weeks, geos, panel_rows) = conn.execute(
         "SELECT count(DISTINCT week_start), count(DISTINCT geo), count(*) FROM core.weekly_panel"
     ).fetchall()[0]

@@ -7,6 +7,7 @@ dashboards) should open the file with ``read_only=True`` and close it quickly.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import time
 from collections.abc import Iterator
@@ -23,6 +24,30 @@ SCHEMA_DIR = "schema"
 
 class WarehouseError(RuntimeError):
     """The warehouse could not be opened or changed. Messages carry no landing values."""
+
+
+@contextmanager
+def transaction(
+    conn: duckdb.DuckDBPyConnection, what: str, error: type[Exception] = WarehouseError
+) -> Iterator[None]:
+    """Run the ``with`` block in one transaction: all of it is written, or none of it.
+
+    On any error the transaction is rolled back and ``error`` is raised with a value-free text
+    naming ``what`` and the exception class only: DuckDB messages can quote rows, so they are
+    never passed on. An ``error`` raised inside the block is already value-free and passes as is.
+    """
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            conn.execute("ROLLBACK")
+        if isinstance(exc, error) or not isinstance(exc, Exception):
+            raise
+        raise error(
+            f"{what} failed ({type(exc).__name__}); the tables keep their previous rows"
+        ) from None
 
 
 def sql_text(relpath: str) -> str:

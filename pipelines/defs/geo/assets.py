@@ -4,7 +4,6 @@ Thin: read the warehouse, call ``models.geo``, write the tables of ``sql/geo/tab
 transaction. Metadata holds counts, test ids and value-free reasons only.
 """
 
-import contextlib
 import math
 import time
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ import numpy as np
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from pipelines.warehouse import sql_text
+from pipelines.warehouse import sql_text, transaction
 
 GROUP = "geo"
 POOL = "warehouse"
@@ -32,15 +31,8 @@ def _write(conn: duckdb.DuckDBPyConnection, sql_file: str, frames: dict[str, pl.
     for name, frame in frames.items():
         conn.register(name, frame.to_arrow())
     try:
-        conn.execute("BEGIN TRANSACTION")
-        conn.execute(sql_text(sql_file))
-        conn.execute("COMMIT")
-    except Exception as exc:  # DuckDB messages can quote rows: never pass them on
-        with contextlib.suppress(Exception):
-            conn.execute("ROLLBACK")
-        raise GeoWriteError(
-            f"writing the geo tables failed ({type(exc).__name__}); previous rows kept"
-        ) from None
+        with transaction(conn, "writing the geo tables", GeoWriteError):
+            conn.execute(sql_text(sql_file))
     finally:
         for name in frames:
             conn.unregister(name)

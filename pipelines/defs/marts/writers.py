@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from models.budget import BudgetPlan, SpendRange
-from pipelines.warehouse import sql_text
+from pipelines.warehouse import sql_text, transaction
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -34,14 +34,9 @@ def write_pac_by_channel(conn: duckdb.DuckDBPyConnection, refreshed_at: datetime
     ``marts.geo_test_results``. Returns the number of channel rows written.
     """
     ensure_tables(conn)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn, "writing marts.pac_by_channel"):
         _set_variables(conn, refreshed_at=refreshed_at)
         conn.execute(sql_text("marts/pac_by_channel.sql"))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     row = conn.execute("SELECT count(*) FROM marts.pac_by_channel").fetchall()[0]
     return int(row[0]) if row else 0
 
@@ -93,16 +88,13 @@ def write_budget_plan(
 ) -> pl.DataFrame:
     """Replace ``marts.budget_plan`` with ``plan`` (one row per channel); return the frame."""
     budget_plan_frame = plan.to_frame()
-    conn.execute("BEGIN TRANSACTION")
+    conn.register("budget_plan_frame", budget_plan_frame)
     try:
-        _set_variables(
-            conn, refreshed_at=refreshed_at, window_start=window[0], window_end=window[1]
-        )
-        conn.register("budget_plan_frame", budget_plan_frame)
-        conn.execute(sql_text("marts/budget_plan.sql"))
+        with transaction(conn, "writing marts.budget_plan"):
+            _set_variables(
+                conn, refreshed_at=refreshed_at, window_start=window[0], window_end=window[1]
+            )
+            conn.execute(sql_text("marts/budget_plan.sql"))
+    finally:
         conn.unregister("budget_plan_frame")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return budget_plan_frame

@@ -18,7 +18,7 @@ from pipelines.defs.marts.writers import (
     write_budget_plan,
     write_pac_by_channel,
 )
-from pipelines.warehouse import apply_schema
+from pipelines.warehouse import WarehouseError, apply_schema
 
 WEEKS = [date(2024, 1, 1) + timedelta(weeks=i) for i in range(8)]
 PAC_COLUMNS = [
@@ -104,7 +104,7 @@ def test_pac_by_channel_rows_and_history(conn):
 def test_pac_by_channel_rolls_back_on_failure(conn):
     write_pac_by_channel(conn, datetime(2024, 3, 1))
     conn.execute("DROP TABLE marts.geo_test_results")
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(WarehouseError, match="writing marts.pac_by_channel failed"):
         write_pac_by_channel(conn, datetime(2024, 3, 8))
     assert conn.sql("SELECT count(*) FROM marts.pac_by_channel").fetchall()[0][0] == 2
     assert conn.sql("SELECT count(*) FROM marts.pac_history").fetchall()[0][0] == 2
