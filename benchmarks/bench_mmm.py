@@ -178,8 +178,12 @@ t0 = time.perf_counter()
 mmm.fit(X=df.drop(columns="y"), y=df["y"], nuts_sampler="nutpie", chains=2, cores=2,
         random_seed=1, progressbar=False)
 wall = time.perf_counter() - t0
+import pymc as pm
 mmm.add_original_scale_contribution_variable(var=["channel_contribution"])
-post = mmm.idata.posterior["channel_contribution_original_scale"]
+post = pm.compute_deterministics(
+    mmm.idata.posterior, var_names=["channel_contribution_original_scale"], model=mmm.model,
+    merge_dataset=False, progressbar=False,
+)["channel_contribution_original_scale"]
 post = post.transpose("chain", "draw", "date", "geo", "channel")
 c = post.values.reshape(-1, *post.shape[2:])  # (n, W, G, C)
 inc = c[:, -window:].sum(axis=(1, 2))
@@ -252,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-national", action="store_true")
     ap.add_argument("--with-pymc-marketing", action="store_true")
     ap.add_argument(
+        "--only-pymc-marketing", action="store_true", help="skip clearcount fits (first seed)"
+    )
+    ap.add_argument(
         "--calibrate-hard",
         action="store_true",
         help="also fit the hard seeds calibrated with the simulator's true geo-test lifts",
@@ -263,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     config = replace(base, draws=args.draws or base.draws, tune=args.tune or base.tune)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     results = []
+    if args.only_pymc_marketing:
+        run_pymc_marketing(args.seeds[0] if args.seeds else SAMPLE_SEED)
+        return 0
     jobs = [(s, False, False) for s in args.seeds] + [(s, True, False) for s in args.hard_seeds]
     if args.calibrate_hard:
         jobs += [(s, True, True) for s in args.hard_seeds]
