@@ -58,9 +58,11 @@ def score(truth: dict, pac: dict[str, tuple[float, float, float]]) -> dict:
     return {"median_abs_err": float(np.median(errs)), "covered": covered, "n": len(pac)}
 
 
-def print_table(truth: dict, pac: dict[str, tuple[float, float, float]]) -> None:
+def print_table(
+    truth: dict, pac: dict[str, tuple[float, float, float]], label: str = "clearcount"
+) -> None:
     print(
-        f"  {'channel':12s} {'true PAC':>9s} {'clearcount PAC [5%, 95%]':>30s} {'error':>7s} "
+        f"  {'channel':12s} {'true PAC':>9s} {label + ' PAC [5%, 95%]':>30s} {'error':>7s} "
         f"{'covered':>8s} {'last-touch':>10s} {'share':>6s}"
     )
     total = sum(v["spend"] for v in truth["channels"].values())
@@ -239,7 +241,7 @@ def run_pymc_marketing(seed: int) -> None:
     pac = {ch: tuple(v) for ch, v in out["pac"].items()}
     s = score(world.truth, pac)
     print(f"\n=== pymc-marketing 0.19 geo MMM (dims=('geo',), defaults, nutpie), seed {seed} ===")
-    print_table(world.truth, pac)
+    print_table(world.truth, pac, label="pymc-marketing")
     print(
         f"  pymc-marketing: median |PAC error| {s['median_abs_err']:.1%}, covered "
         f"{s['covered']}/{s['n']}; fit {out['wall']:.0f} s ({wall:.0f} s with data prep and "
