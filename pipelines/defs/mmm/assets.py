@@ -9,7 +9,6 @@ fit's PAC tables (``mmm.channel_summary``, ``mmm.contributions``, ``mmm.response
 ``mmm.fit_status`` record the failed attempt.
 """
 
-import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 
 from pipelines.settings import Settings
-from pipelines.warehouse import sql_text
+from pipelines.warehouse import sql_text, transaction
 
 GROUP = "mmm"
 POOL = "warehouse"
@@ -117,21 +116,13 @@ def write_tables(conn: duckdb.DuckDBPyConnection, fit: Any, fitted_at: datetime)
             "fit_vs_actual": fit.fit_vs_actual,
         }
     conn.execute(sql_text(SCHEMA_SQL))
-    try:
-        conn.execute("BEGIN TRANSACTION")
+    with transaction(conn, "writing the mmm tables", MMMWriteError):
         for table, frame in frames.items():
             conn.register("_mmm_frame", frame.to_arrow())
             conn.execute(f"DELETE FROM mmm.{table}")
             cols = ", ".join(frame.columns)
             conn.execute(f"INSERT INTO mmm.{table} ({cols}) SELECT {cols} FROM _mmm_frame")
             conn.unregister("_mmm_frame")
-        conn.execute("COMMIT")
-    except Exception as exc:
-        with contextlib.suppress(Exception):
-            conn.execute("ROLLBACK")
-        raise MMMWriteError(
-            f"writing the mmm tables failed ({type(exc).__name__}); previous rows kept"
-        ) from None
 
 
 def check_result(fit: Any) -> dg.AssetCheckResult:
