@@ -43,7 +43,7 @@ class MMMConfig:
         seed: makes a fit reproducible.
         max_lag: adstock length in weeks.
         n_fourier: yearly Fourier pairs in the baseline.
-        target_accept: nutpie step-size target.
+        target_accept: nutpie step-size target (0.95 with tune 1500: hard worlds converge).
         low_rank_mass_matrix: nutpie's low-rank mass matrix adaptation, which learns the
             posterior correlations between market baselines and market channel effects.
         holdout_weeks: weeks held out for the out-of-sample check (0 = skip it).
@@ -54,13 +54,13 @@ class MMMConfig:
 
     window_weeks: int = 52
     draws: int = 1500
-    tune: int = 1000
+    tune: int = 1500
     chains: int = 2
     cores: int = 2
     seed: int = 20240601
     max_lag: int = 8
     n_fourier: int = 2
-    target_accept: float = 0.85
+    target_accept: float = 0.95
     low_rank_mass_matrix: bool = True
     holdout_weeks: int = 13
     holdout_draws: int = 250
