@@ -1,4 +1,4 @@
-"""Load the guard's SQL from ``sql/guard/`` and fill its placeholders.
+"""Load the guard's SQL from ``sql/guard/`` and fill in its template fields.
 
 A snippet file holds sections that start with a line ``-- name: <name>``; the text up to the next
 such line is the section's SQL. Placeholders are written ``__name__`` and replaced textually.
