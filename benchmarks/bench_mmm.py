@@ -6,7 +6,9 @@ Usage::
     .venv/bin/python benchmarks/bench_mmm.py --seeds 20240601 --hard-seeds
     .venv/bin/python benchmarks/bench_mmm.py --seeds 20240601 --with-pymc-marketing
 
-Per seed it prints, for every channel: true PAC, clearcount PAC [5%, 95%], relative error,
+Each world is fitted twice by default (``--calibration none geo``): uncalibrated, and calibrated
+with the lifts that ``models.geo`` measures from the world's own geo tests, which is what the
+pipeline does when the experiments feed has tests. Per fit it prints, for every channel: true PAC, clearcount PAC [5%, 95%], relative error,
 whether the interval covers the truth, and last-touch PAC; then wall times, R-hat, ESS,
 divergences, posterior predictive coverage, holdout MAPE, and the national fit (markets
 summed). The bar: median |PAC error| <= 15% over channels with >= 10% of spend, 90% interval
@@ -94,16 +96,33 @@ def true_lift(world, rel_halfwidth: float = 0.25) -> list:
                 lo=inc * (1 - rel_halfwidth),
                 hi=inc * (1 + rel_halfwidth),
                 incremental_spend=float(t["incremental_spend"]),
+                design=t["design"],
             )
         )
     return out
 
 
+def geo_lift(world) -> list:
+    """The world's own geo tests analysed by ``models.geo``, as the pipeline calibrates."""
+    from models.geo.analysis import analyze_tests
+
+    lifts = (r.to_lift() for r in analyze_tests(world.panel, world.tests))
+    return [m for m in lifts if m is not None]
+
+
+CALIBRATIONS = {
+    "none": ("uncalibrated", lambda world: []),
+    "geo": ("calibrated with its own geo-test results, as the pipeline does", geo_lift),
+    "true": ("calibrated with the simulator's true geo-test lifts (+-25%)", true_lift),
+}
+
+
 def run_seed(
-    seed: int, hard: bool, config: MMMConfig, national: bool, calibrate: bool = False
+    seed: int, hard: bool, config: MMMConfig, national: bool, calibration: str = "none"
 ) -> dict:
     world = simulate_world(world_config(seed, hard))
-    lift = true_lift(world) if calibrate else []
+    label, make_lift = CALIBRATIONS[calibration]
+    lift = make_lift(world)
     t0, c0 = time.perf_counter(), time.process_time()
     fit = fit_mmm(world.panel, config, lift)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -114,8 +133,8 @@ def run_seed(
     d = fit.diagnostics
     s = score(world.truth, pac)
     print(
-        f"\n=== seed {seed}{' (hard: correlated flighting, effects x0.6)' if hard else ''}"
-        f"{f', calibrated with {len(lift)} true geo-test lifts (+-25%)' if lift else ''} ==="
+        f"\n=== seed {seed}{' (hard: correlated flighting, effects x0.6)' if hard else ''}, "
+        f"{label} ({len(lift)} lift measurements) ==="
     )
     print_table(world.truth, pac)
     lt = {c: (v["last_touch_pac"],) * 3 for c, v in world.truth["channels"].items()}
@@ -131,7 +150,15 @@ def run_seed(
         f"converged {d.converged}; 90% PPC coverage {d.ppc_coverage_90:.2f}; holdout MAPE "
         f"({d.holdout_weeks} wk) {d.holdout_mape:.1%}"
     )
-    out = {"seed": seed, "hard": hard, "wall": wall, "cpu": cpu, **s, "converged": d.converged}
+    out = {
+        "seed": seed,
+        "hard": hard,
+        "calibration": calibration,
+        "wall": wall,
+        "cpu": cpu,
+        **s,
+        "converged": d.converged,
+    }
     if national:
         t0, c0 = time.perf_counter(), time.process_time()
         nfit = fit_mmm(world.panel.national(), _national_config(config))
@@ -261,9 +288,12 @@ def main(argv: list[str] | None = None) -> int:
         "--only-pymc-marketing", action="store_true", help="skip clearcount fits (first seed)"
     )
     ap.add_argument(
-        "--calibrate-hard",
-        action="store_true",
-        help="also fit the hard seeds calibrated with the simulator's true geo-test lifts",
+        "--calibration",
+        nargs="*",
+        choices=list(CALIBRATIONS),
+        default=["none", "geo"],
+        help="fits per world: none (uncalibrated), geo (its own geo-test results, as the "
+        "pipeline does), true (the simulator's true lifts)",
     )
     args = ap.parse_args(argv)
     base = MMMConfig()
@@ -275,22 +305,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_pymc_marketing:
         run_pymc_marketing(args.seeds[0] if args.seeds else SAMPLE_SEED)
         return 0
-    jobs = [(s, False, False) for s in args.seeds] + [(s, True, False) for s in args.hard_seeds]
-    if args.calibrate_hard:
-        jobs += [(s, True, True) for s in args.hard_seeds]
-    for seed, hard, calibrate in jobs:
-        try:
-            r = run_seed(seed, hard, config, not args.no_national and not calibrate, calibrate)
-        except Exception as exc:  # keep benchmarking the other seeds
-            print(f"\n=== seed {seed}: failed with {type(exc).__name__}: {exc} ===")
-            continue
-        results.append({**r, "seed": f"{seed} calibrated" if calibrate else seed})
-        sys.stdout.flush()
+    worlds = [(s, False) for s in args.seeds] + [(s, True) for s in args.hard_seeds]
+    for seed, hard in worlds:
+        for i, calibration in enumerate(args.calibration):
+            national = not args.no_national and i == 0
+            try:
+                results.append(run_seed(seed, hard, config, national, calibration))
+            except Exception as exc:  # keep benchmarking the other seeds
+                print(f"\n=== seed {seed}: failed with {type(exc).__name__}: {exc} ===")
+            sys.stdout.flush()
     print("\n=== summary ===")
     for r in results:
         ok = r["median_abs_err"] <= 0.15 and r["covered"] >= r["n"] - 1 and r["converged"]
         print(
-            f"  seed {r['seed']}{' hard' if r['hard'] else ''}: median |err| "
+            f"  seed {r['seed']}{' hard' if r['hard'] else ''} ({r['calibration']}): median |err| "
             f"{r['median_abs_err']:.1%}, covered {r['covered']}/{r['n']}, converged "
             f"{r['converged']}, geo fit {r['wall']:.0f} s wall / {r['cpu']:.0f} s CPU"
             + (f", national {r['national_wall']:.0f} s" if "national_wall" in r else "")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,32 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 SMALL_LANDING = FIXTURES / "ingest" / "small"
 SAMPLE_LANDING = REPO / "data" / "sample"
+
+
+def _load_sample_refresh():
+    """``tests/notebooks/sample_refresh.py`` as the module ``sample_refresh`` (one refresh)."""
+    if "sample_refresh" in sys.modules:
+        return sys.modules["sample_refresh"]
+    spec = importlib.util.spec_from_file_location(
+        "sample_refresh", REPO / "tests" / "notebooks" / "sample_refresh.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sample_refresh"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+sample_refresh = _load_sample_refresh()
+
+
+@pytest.fixture(scope="session")
+def sample_refreshed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The sample refreshed once per session (the whole ``weekly_refresh`` job); the
+    ``CLEARCOUNT_*`` settings that point at its warehouse and output dir."""
+    try:
+        return sample_refresh.refreshed_sample(tmp_path_factory.mktemp("refreshed"))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture

@@ -45,6 +45,8 @@ class LiftMeasurement:
             during the test weeks (higher-spend minus lower-spend arm; positive when it works).
         lo, hi: 90% interval of ``incremental_new_patients``.
         incremental_spend: the matching spend difference in USD (positive).
+        design: ``"holdout"`` (the treated markets spent less: the observed spend is the
+            lower arm) or ``"scale_up"`` (they spent more: the observed spend is the higher arm).
     """
 
     channel: str
@@ -55,6 +57,7 @@ class LiftMeasurement:
     lo: float
     hi: float
     incremental_spend: float
+    design: str
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class GeoTestResult:
             lo=float(self.incremental_new_patients_lo),
             hi=float(self.incremental_new_patients_hi),
             incremental_spend=float(self.incremental_spend),
+            design=self.design,
         )
 
 

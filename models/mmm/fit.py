@@ -209,8 +209,9 @@ def lift_terms(
 
     The counterfactual spend path spreads ``incremental_spend`` over the treated markets in
     proportion to their pre-test share of the channel's spend (population share if none), evenly
-    over the test weeks. If the treated markets spent less per week during the test than before
-    (a holdout), the counterfactual adds it (higher path); otherwise (a scale-up) it removes it.
+    over the test weeks. For a holdout the observed spend is the lower arm and the counterfactual
+    adds it back (higher arm); for a scale-up the observed spend is the higher arm and the
+    counterfactual removes it. A test of another design is ignored with a note.
     """
     out: list[LiftData] = []
     notes: list[str] = []
@@ -218,6 +219,9 @@ def lift_terms(
     for m in lift:
         if m.channel not in panel.channels:
             notes.append("Ignored a lift test of a channel that is not fitted (no spend).")
+            continue
+        if m.design not in ("holdout", "scale_up"):
+            notes.append("Ignored a lift test whose design is neither holdout nor scale_up.")
             continue
         c = panel.channels.index(m.channel)
         geos = np.array([panel.geos.index(g) for g in m.geos if g in panel.geos], dtype=int)
@@ -230,15 +234,12 @@ def lift_terms(
             continue
         ti = np.flatnonzero(test)
         spend = panel.spend[geos, :, c]  # (n_t, W)
-        pre = spend[:, : ti[0]]
-        pre_total = pre.sum(axis=1)
+        pre_total = spend[:, : ti[0]].sum(axis=1)
         pop = panel.population[geos].astype(float)
         share = pre_total / pre_total.sum() if pre_total.sum() > 0 else pop / pop.sum()
-        pre_rate = pre.sum() / max(pre.shape[1], 1)
-        test_rate = spend[:, ti].sum() / len(ti)
         add = np.zeros_like(spend)
         add[:, ti] = float(m.incremental_spend) * share[:, None] / len(ti)
-        if test_rate < pre_rate:
+        if m.design == "holdout":
             high, low = spend + add, spend
         else:
             high, low = spend, np.maximum(spend - add, 0.0)

@@ -8,6 +8,7 @@ SELECT
     r.incremental_new_patients_lo,
     r.incremental_new_patients_hi,
     r.incremental_spend,
+    r.design,
     list(e.geo ORDER BY e.geo) AS geos
 FROM marts.geo_test_results AS r
 JOIN staging.experiments AS e

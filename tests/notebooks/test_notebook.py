@@ -7,7 +7,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from sample_refresh import refreshed_sample
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "analyst_walkthrough.ipynb"
@@ -22,11 +21,10 @@ def test_notebook_is_stored_without_outputs():
             assert cell.get("outputs") == [] and cell.get("execution_count") is None
 
 
-def test_notebook_executes_on_the_sample(tmp_path_factory, monkeypatch):
+def test_notebook_executes_on_the_sample(sample_refreshed, monkeypatch):
     from nbclient import NotebookClient
 
-    env = refreshed_sample(tmp_path_factory.mktemp("refreshed"))
-    for key, value in env.items():
+    for key, value in sample_refreshed.items():
         monkeypatch.setenv(key, value)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(

@@ -63,13 +63,14 @@ def read_lift(conn: duckdb.DuckDBPyConnection) -> list[Any]:
     return [
         LiftMeasurement(
             channel=r[1],
-            geos=tuple(r[8]),
+            geos=tuple(r[9]),
             start_week=r[2],
             end_week=r[3],
             incremental_new_patients=float(r[4]),
             lo=float(r[5]),
             hi=float(r[6]),
             incremental_spend=float(r[7]),
+            design=r[8],
         )
         for r in rows
     ]

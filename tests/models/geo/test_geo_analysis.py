@@ -75,7 +75,7 @@ def test_world_tests_run_and_give_lift_measurements(world) -> None:
     for r in results:
         assert r.ok, r.message
         lift = r.to_lift()
-        assert lift is not None and lift.channel == r.channel
+        assert lift is not None and lift.channel == r.channel and lift.design == r.design
         assert lift.lo <= lift.incremental_new_patients <= lift.hi
         assert lift.incremental_spend > 0
 

@@ -59,7 +59,7 @@ def test_read_lift_joins_treated_geos() -> None:
         "('t2', 'tv', 'g4', 'treatment', '2026-01-05', '2026-02-02', 'holdout')"
     )
     (m,) = mmm_assets.read_lift(conn)
-    assert m.channel == "tv" and m.geos == ("g1", "g2")
+    assert m.channel == "tv" and m.geos == ("g1", "g2") and m.design == "holdout"
     assert m.start_week == date(2026, 1, 5)
     assert (m.incremental_new_patients, m.lo, m.hi, m.incremental_spend) == (40, 20, 60, 10000)
 
@@ -172,3 +172,26 @@ def test_non_converged_fit_fails_the_blocking_check(tmp_path, monkeypatch) -> No
     np.testing.assert_equal(
         conn.execute("SELECT count(*) FROM mmm.diagnostics").fetchone()[0] > 0, True
     )
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_sample_refresh_calibrates_the_mmm_with_its_geo_test_results(sample_refreshed) -> None:
+    """The published fit took its lift terms from the rows of ``marts.geo_test_results``."""
+    conn = duckdb.connect(sample_refreshed["CLEARCOUNT_WAREHOUSE"], read_only=True)
+    try:
+        lifts = mmm_assets.read_lift(conn)
+        analysed = conn.execute(
+            "SELECT channel, design FROM marts.geo_test_results "
+            "WHERE incremental_new_patients IS NOT NULL ORDER BY test_id"
+        ).fetchall()
+        status = conn.execute("SELECT converged, calibrated FROM mmm.fit_status").fetchall()
+        calibrated = conn.execute(
+            "SELECT channel FROM mmm.channel_summary WHERE calibrated ORDER BY channel"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert len(analysed) == 2  # the sample's search holdout and social scale-up
+    assert sorted((m.channel, m.design) for m in lifts) == sorted(analysed)
+    assert status == [(True, True)]
+    assert [c for (c,) in calibrated] == sorted({c for c, _ in analysed})
