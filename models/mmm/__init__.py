@@ -1,7 +1,8 @@
 """Bayesian media mix model: PAC per channel with honest uncertainty."""
 
 from models.mmm.diagnostics import Diagnostics
-from models.mmm.fit import MMMConfig, MMMFit, MMMInputError, fit_mmm, prepare_panel
+from models.mmm.fit import MMMConfig, MMMFit, fit_mmm
+from models.mmm.inputs import MMMInputError, prepare_panel
 from models.mmm.response import ResponseModel
 
 __all__ = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -11,8 +10,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from models.mmm.calibration import lift_terms
 from models.mmm.diagnostics import Diagnostics, sampler_diagnostics
-from models.mmm.model import Draws, LiftData, ModelData, Priors, build_model, model_data
+from models.mmm.inputs import MIN_WEEKS, prepare_panel
+from models.mmm.model import Draws, ModelData, Priors, build_model, model_data, spend_unit
 from models.mmm.response import ResponseModel
 from models.mmm.results import (
     channel_summary,
@@ -27,9 +28,6 @@ from models.mmm.results import (
 from models.mmm.transforms import GeometricAdstock, HillSaturation
 from models.panel import Panel
 
-log = logging.getLogger(__name__)
-
-MIN_WEEKS = 52
 NATIONAL_TARGET_ACCEPT = 0.95
 
 
@@ -110,163 +108,6 @@ class MMMFit:
     n_weeks: int
 
 
-class MMMInputError(ValueError):
-    """The panel cannot be fitted; the message says why (counts and names only, no values)."""
-
-
-def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str]]:
-    """Check and clean a panel before fitting.
-
-    Treatments (each logged and returned as a note):
-    - leading/trailing weeks where no market has any new patient are dropped (no KPI data);
-    - a channel with no spend at all is dropped;
-    - a market with no new patients in any week is dropped.
-    Notes give counts only (no market or channel names: they come from landing files).
-
-    Raises:
-        MMMInputError: fewer than 52 weeks with new patients, spend and new-patient weeks that
-            overlap by fewer than 52 weeks, no channel with spend, or no market left.
-    """
-    notes: list[str] = []
-    if panel.n_weeks < MIN_WEEKS:
-        raise MMMInputError(
-            f"The panel has {panel.n_weeks} weeks; the MMM needs at least {MIN_WEEKS} weeks "
-            "(one full year) to separate seasonality from media."
-        )
-    kpi_weeks = np.flatnonzero(panel.new_patients.sum(axis=0) > 0)
-    spend_weeks = np.flatnonzero(panel.spend.sum(axis=(0, 2)) > 0)
-    if kpi_weeks.size == 0:
-        raise MMMInputError("No market has any new patients: there is nothing to fit.")
-    if spend_weeks.size == 0:
-        raise MMMInputError("No channel has any spend: there is nothing to attribute.")
-    overlap = min(kpi_weeks[-1], spend_weeks[-1]) - max(kpi_weeks[0], spend_weeks[0]) + 1
-    if overlap < MIN_WEEKS:
-        raise MMMInputError(
-            f"Spend and new-patient weeks overlap for {max(overlap, 0)} weeks; the MMM needs at "
-            f"least {MIN_WEEKS}. Check that the spend and calls/bookings feeds cover the same "
-            "period."
-        )
-    first, last = kpi_weeks[0], kpi_weeks[-1]
-    if first > 0 or last < panel.n_weeks - 1:
-        n_drop = panel.n_weeks - (last - first + 1)
-        notes.append(
-            f"Dropped {n_drop} leading/trailing weeks with no new patients in any market "
-            "(treated as not yet reported)."
-        )
-        sl = slice(first, last + 1)
-        panel = replace(
-            panel,
-            weeks=panel.weeks[sl],
-            spend=panel.spend[:, sl],
-            new_patients=panel.new_patients[:, sl],
-            controls=panel.controls[:, sl],
-        )
-    if panel.n_weeks < MIN_WEEKS:
-        raise MMMInputError(
-            f"Only {panel.n_weeks} weeks have new patients; the MMM needs at least {MIN_WEEKS}."
-        )
-    has_spend = panel.spend.sum(axis=(0, 1)) > 0
-    if not has_spend.all():
-        notes.append(
-            f"Dropped {int((~has_spend).sum())} channel(s) with no spend in the history (they "
-            "get no PAC)."
-        )
-        panel = replace(
-            panel,
-            channels=tuple(c for c, k in zip(panel.channels, has_spend, strict=True) if k),
-            spend=panel.spend[:, :, has_spend],
-        )
-    has_kpi = panel.new_patients.sum(axis=1) > 0
-    if not has_kpi.all():
-        notes.append(
-            f"Dropped {int((~has_kpi).sum())} market(s) with no new patients in any week "
-            "(likely missing call-tracking/booking data, not zero demand)."
-        )
-        panel = replace(
-            panel,
-            geos=tuple(g for g, k in zip(panel.geos, has_kpi, strict=True) if k),
-            population=panel.population[has_kpi],
-            spend=panel.spend[has_kpi],
-            new_patients=panel.new_patients[has_kpi],
-            controls=panel.controls[has_kpi],
-        )
-    if panel.n_geos == 0:
-        raise MMMInputError("No market is left to fit.")
-    if window_weeks > panel.n_weeks:
-        raise MMMInputError(
-            f"The reporting window ({window_weeks} weeks) is longer than the history "
-            f"({panel.n_weeks} weeks)."
-        )
-    for n in notes:
-        log.warning(n)
-    return panel, notes
-
-
-def lift_terms(
-    panel: Panel, lift: Sequence[Any], adstock: GeometricAdstock, spend_unit: np.ndarray
-) -> tuple[list[LiftData], list[str]]:
-    """Turn lift measurements (``models.geo.types.LiftMeasurement``) into model inputs.
-
-    The counterfactual spend path spreads ``incremental_spend`` over the treated markets in
-    proportion to their pre-test share of the channel's spend (population share if none), evenly
-    over the test weeks. For a holdout the observed spend is the lower arm and the counterfactual
-    adds it back (higher arm); for a scale-up the observed spend is the higher arm and the
-    counterfactual removes it. A test of another design is ignored with a note.
-    """
-    out: list[LiftData] = []
-    notes: list[str] = []
-    weeks = panel.weeks.astype("datetime64[D]")
-    for m in lift:
-        if m.channel not in panel.channels:
-            notes.append("Ignored a lift test of a channel that is not fitted (no spend).")
-            continue
-        if m.design not in ("holdout", "scale_up"):
-            notes.append("Ignored a lift test whose design is neither holdout nor scale_up.")
-            continue
-        c = panel.channels.index(m.channel)
-        geos = np.array([panel.geos.index(g) for g in m.geos if g in panel.geos], dtype=int)
-        test = (weeks >= np.datetime64(m.start_week, "D")) & (
-            weeks <= np.datetime64(m.end_week, "D")
-        )
-        sd = (float(m.hi) - float(m.lo)) / 3.29
-        if geos.size == 0 or not test.any() or not np.isfinite(sd) or sd <= 0:
-            notes.append("Ignored a lift test with no fitted market or week in it, or no interval.")
-            continue
-        ti = np.flatnonzero(test)
-        spend = panel.spend[geos, :, c]  # (n_t, W)
-        pre_total = spend[:, : ti[0]].sum(axis=1)
-        pop = panel.population[geos].astype(float)
-        share = pre_total / pre_total.sum() if pre_total.sum() > 0 else pop / pop.sum()
-        add = np.zeros_like(spend)
-        add[:, ti] = float(m.incremental_spend) * share[:, None] / len(ti)
-        if m.design == "holdout":
-            high, low = spend + add, spend
-        else:
-            high, low = spend, np.maximum(spend - add, 0.0)
-
-        out.append(
-            LiftData(
-                channel=c,
-                geos=geos,
-                lagged_high=_test_lagged(high, pop * spend_unit[c], ti, adstock),
-                lagged_low=_test_lagged(low, pop * spend_unit[c], ti, adstock),
-                observed=float(m.incremental_new_patients),
-                sd=sd,
-            )
-        )
-    for n in notes:
-        log.warning(n)
-    return out, notes
-
-
-def _test_lagged(
-    spend: np.ndarray, unit: np.ndarray, weeks: np.ndarray, adstock: GeometricAdstock
-) -> np.ndarray:
-    """(n_t, len(weeks), L) lagged normalised spend per capita of one channel in test weeks."""
-    x = spend / unit[:, None]
-    return adstock.lagged(x[:, :, None])[:, weeks, 0, :]
-
-
 def compile_model(model):
     """Compile a PyMC model for nutpie (numba backend)."""
     import nutpie
@@ -307,8 +148,6 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
     t0 = time.perf_counter()
     panel, notes = prepare_panel(panel, config.window_weeks)
     adstock = config.adstock
-    from models.mmm.model import spend_unit
-
     lifts, lift_notes = lift_terms(panel, lift, adstock, spend_unit(panel))
     notes += lift_notes
     data = model_data(panel, adstock, config.priors, config.n_fourier, lift=lifts)
