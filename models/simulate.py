@@ -25,6 +25,7 @@ import polars as pl
 from models.calendar import holiday_weeks
 from models.geo.types import GeoTest
 from models.panel import Panel
+from models.simulate_feeds import landing_files
 
 MAX_LAG = 8
 BURN_IN = MAX_LAG  # weeks of spend simulated before the first reported week
@@ -324,8 +325,8 @@ def simulate_world(cfg: WorldConfig) -> World:
     truth = _truth(
         cfg, weeks, geos, population, planned, spend, beta, half_sat, contrib, credited, tests
     )
-    files = _landing_files(rng, cfg, weeks, geos, population, spend[:, obs, :], flu[:, obs],
-                           credited, tests)  # fmt: skip
+    files = landing_files(rng, CHANNELS, weeks, geos, population, spend[:, obs, :], flu[:, obs],
+                          credited, tests)  # fmt: skip
     return World(config=cfg, panel=panel, files=files, tests=tests, truth=truth)
 
 
@@ -435,114 +436,3 @@ def _truth(
         "channels": channels,
         "tests": test_truth,
     }
-
-
-def _landing_files(
-    rng: np.random.Generator, cfg: WorldConfig, weeks: np.ndarray, geos: list[str],
-    population: np.ndarray, spend: np.ndarray, flu: np.ndarray,
-    credited: dict[str, np.ndarray], tests: list[GeoTest],
-) -> dict[str, list[tuple[str, pl.DataFrame]]]:  # fmt: skip
-    """The landing feeds of CONTRACT.md section 2 as frames, file names included."""
-    n_g, n_w = len(geos), len(weeks)
-    week_col = np.tile(weeks.astype(str), n_g)
-    geo_col = np.repeat(geos, n_w)
-    markets = pl.DataFrame(
-        {
-            "geo": geos,
-            "geo_type": ["zip3"] * n_g,
-            "population": population.astype(np.int64),
-            "label": [f"Service area {i + 1}" for i in range(n_g)],
-        }
-    )
-    spend_rows = []
-    for c, ch in enumerate(CHANNELS):
-        s = spend[:, :, c].reshape(-1)
-        launched = np.tile(np.arange(n_w) >= ch.start_week, n_g)
-        cpm = np.exp(rng.normal(np.log(12.0), 0.1, s.shape))
-        spend_rows.append(
-            pl.DataFrame(
-                {
-                    "week_start": week_col,
-                    "geo": geo_col,
-                    "channel": ch.name,
-                    "spend": np.round(s, 2),
-                    "impressions": np.round(s / cpm * 1000).astype(np.int64),
-                }
-            ).filter(pl.Series(launched))
-        )
-    spend_all = pl.concat(spend_rows).sort("week_start", "geo", "channel")
-    # the first delivery carried preliminary numbers for its last 6 weeks; a restatement fixes them
-    cut = str(weeks[-6])
-    prelim = spend_all.with_columns(
-        pl.when(pl.col("week_start") >= cut)
-        .then((pl.col("spend") * 0.9).round(2))
-        .otherwise(pl.col("spend"))
-        .alias("spend")
-    )
-    restated = spend_all.filter(pl.col("week_start") >= cut)
-
-    # calls take a binomial 60 % of each source's new patients; bookings take the rest
-    calls, bookings = _calls_and_bookings(rng, credited, week_col, geo_col)
-    experiments = pl.DataFrame(
-        [
-            {
-                "test_id": t.test_id,
-                "channel": t.channel,
-                "geo": g,
-                "role": role,
-                "start_week": t.start_week.isoformat(),
-                "end_week": t.end_week.isoformat(),
-                "design": t.design,
-            }
-            for t in tests
-            for role, gs in (("treatment", t.treatment_geos), ("control", t.control_geos))
-            for g in gs
-        ]
-    )
-    controls = pl.DataFrame(
-        {
-            "week_start": week_col,
-            "geo": geo_col,
-            "name": "flu_activity",
-            "value": np.round(flu.reshape(-1), 4),
-        }
-    )
-    return {
-        "markets": [("markets.csv", markets)],
-        "spend": [
-            (f"spend_{weeks[0]}_{weeks[-1]}.csv", prelim),
-            (f"spend_{cut}_{weeks[-1]}_restated.csv", restated),
-        ],
-        "calls": [("calls.csv", calls)],
-        "bookings": [("bookings.csv", bookings)],
-        "experiments": [("experiments.csv", experiments)],
-        "controls": [("controls.csv", controls)],
-    }
-
-
-def _calls_and_bookings(
-    rng: np.random.Generator, credited: dict[str, np.ndarray], week_col: np.ndarray,
-    geo_col: np.ndarray,
-) -> tuple[pl.DataFrame, pl.DataFrame]:  # fmt: skip
-    """Calls and bookings rows per source: new patients split 60/40, plus existing patients."""
-    calls, bookings = [], []
-    for source, y in credited.items():
-        by_phone = rng.binomial(y, 0.6)
-        for frames, kind, new, existing in (
-            (calls, "calls", by_phone, 1.2),
-            (bookings, "bookings", y - by_phone, 0.4),
-        ):
-            total = new + rng.poisson(existing * new + 0.5)
-            frames.append(
-                pl.DataFrame(
-                    {
-                        "week_start": week_col,
-                        "geo": geo_col,
-                        "channel": source,
-                        kind: total.reshape(-1).astype(np.int64),
-                        f"new_patient_{kind}": new.reshape(-1).astype(np.int64),
-                    }
-                )
-            )
-    order = ("week_start", "geo", "channel")
-    return pl.concat(calls).sort(order), pl.concat(bookings).sort(order)
