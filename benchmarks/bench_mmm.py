@@ -62,6 +62,14 @@ def score(truth: dict, pac: dict[str, tuple[float, float, float]]) -> dict:
     return {"median_abs_err": float(np.median(errs)), "covered": covered, "n": len(pac)}
 
 
+def pac_of(fit) -> dict[str, tuple[float, float, float]]:
+    """Channel -> (PAC median, 5%, 95%) of a fit."""
+    return {
+        r["channel"]: (r["pac"], r["pac_lo"], r["pac_hi"])
+        for r in fit.channel_summary.iter_rows(named=True)
+    }
+
+
 def print_table(
     truth: dict, pac: dict[str, tuple[float, float, float]], label: str = "clearcount"
 ) -> None:
@@ -126,10 +134,7 @@ def fit_geo(world, seed: int, hard: bool, config: MMMConfig, calibration: str) -
     t0, c0 = time.perf_counter(), time.process_time()
     fit = fit_mmm(world.panel, config, lift)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    pac = {
-        r["channel"]: (r["pac"], r["pac_lo"], r["pac_hi"])
-        for r in fit.channel_summary.iter_rows(named=True)
-    }
+    pac = pac_of(fit)
     d = fit.diagnostics
     s = score(world.truth, pac)
     print(
@@ -161,10 +166,7 @@ def fit_national(world, config: MMMConfig) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     fit = fit_mmm(world.panel.national(), replace(config, holdout_weeks=0))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    pac = {
-        r["channel"]: (r["pac"], r["pac_lo"], r["pac_hi"])
-        for r in fit.channel_summary.iter_rows(named=True)
-    }
+    pac = pac_of(fit)
     s = score(world.truth, pac)
     d = fit.diagnostics
     print(

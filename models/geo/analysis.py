@@ -31,7 +31,7 @@ from models.geo.did import did_estimate
 from models.geo.inference import circular_block_sums, conformal_interval
 from models.geo.spend import incremental_spend
 from models.geo.synthetic_control import choose_ridge, control_scale, fit_sc
-from models.geo.types import GeoTest, GeoTestResult
+from models.geo.types import DESIGNS, GeoTest, GeoTestResult
 from models.panel import Panel
 
 MIN_PRE_WEEKS = 8
@@ -41,7 +41,6 @@ CARRYOVER_WEEKS = 8
 MAX_PRE_WEEKS = 156
 """Most weeks before a test that the fit uses (the most recent ones)."""
 LEVEL = 0.90
-DESIGNS = ("holdout", "scale_up")
 
 
 @dataclass(frozen=True)

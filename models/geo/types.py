@@ -9,6 +9,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 
+DESIGNS = ("holdout", "scale_up")
+"""The geo-test designs: spend switched off in the treated markets, or raised there."""
+
 
 @dataclass(frozen=True)
 class GeoTest:

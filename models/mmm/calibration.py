@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from models.geo.types import DESIGNS
 from models.mmm.model import LiftData
 from models.mmm.transforms import GeometricAdstock
 from models.panel import Panel
@@ -33,7 +34,7 @@ def lift_terms(
         if m.channel not in panel.channels:
             notes.append("Ignored a lift test of a channel that is not fitted (no spend).")
             continue
-        if m.design not in ("holdout", "scale_up"):
+        if m.design not in DESIGNS:
             notes.append("Ignored a lift test whose design is neither holdout nor scale_up.")
             continue
         c = panel.channels.index(m.channel)

@@ -5,6 +5,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from models.geo.types import LiftMeasurement
 from models.mmm.calibration import lift_terms
 from models.mmm.fit import MMMConfig
 from models.mmm.model import spend_unit
@@ -12,8 +13,6 @@ from models.mmm.model import spend_unit
 
 def test_lift_term_counterfactual_direction(tiny_panel) -> None:
     """A holdout (spend off in the test) adds spend back; a scale-up removes the extra."""
-    from models.geo.types import LiftMeasurement
-
     cfg = MMMConfig()
     p = tiny_panel(n_weeks=60)
     spend = p.spend.copy()
