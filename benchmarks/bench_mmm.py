@@ -295,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
 
     config = replace(base, draws=args.draws or base.draws, tune=args.tune or base.tune)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    t0 = time.perf_counter()
+    import arviz  # noqa: F401
+    import nutpie  # noqa: F401
+    import pymc  # noqa: F401
+
+    print(f"library imports: {time.perf_counter() - t0:.0f} s (not counted in fit times)")
     results = []
     if args.only_pymc_marketing:
         run_pymc_marketing(args.seeds[0] if args.seeds else SAMPLE_SEED)

@@ -11,8 +11,10 @@ Channel effects are parameterised in marketer units: ``roi[c]`` is the channel's
 per $1,000 over the fitted history; ``beta[c]`` is derived from it, so the prior is stated
 where the data speak and is scaled from the data (total new patients and total spend).
 Market deviations ``beta[g, c] = beta[c] * exp(sigma_beta * z[g, c])`` are non-centred (weakly
-informed by the data; ``sigma_beta`` is a fixed prior scale); market baselines ``a[g] ~ Normal(a0, sigma_a)`` are centred (each market's
-counts pin its baseline down, where a non-centred form mixes badly).
+informed by the data; ``sigma_beta`` is a fixed prior scale); market baselines
+``a[g] ~ Normal(a0, sigma_a)`` are centred (each market's counts pin its baseline down, where a
+non-centred form mixes badly). A national fit (one market) is the same model with its baseline
+sampled in other coordinates (:func:`national_log_baseline`).
 """
 
 from __future__ import annotations
@@ -184,6 +186,64 @@ def model_data(
     )
 
 
+def national_log_baseline(data: ModelData, priors: Priors, media, obs_w):
+    """The log baseline of a national fit (one market), reparameterised to sample cleanly.
+
+    One national series pins down the weekly mean ``baseline + media`` well, but not how it
+    splits between the two. The split is a curved ridge in the model's own parameters: as the
+    media share of new patients grows, the baseline level ``a0`` falls like
+    ``log(mean(y) - M)`` (``M`` the mean media contribution over the observed weeks), and the
+    log-scale amplitudes of trend, seasonality, holiday and controls grow like
+    ``1 / share`` (``share = (mean(y) - M) / mean(y)``, the baseline share), because the same
+    weekly swings in new patients are carried by a smaller baseline. NUTS diverges on that
+    ridge. So the free variables are
+
+    - ``*_raw`` = amplitude * share for ``trend``, ``gamma``, ``holiday``, ``delta``;
+    - ``a0_offset`` = ``a0 - log((mean(y) - M) / B)``, ``B`` the mean of the baseline at
+      ``a0 = 0`` over the observed weeks.
+
+    This is a change of coordinates only: the model's priors are added as potentials on the
+    original parameters (kept as deterministics under their usual names), with the log
+    Jacobian ``-n_amplitudes * log(share)`` (``a0_offset`` is a shift: unit Jacobian), so the
+    posterior is the same model's. ``mean(y) - M`` is floored smoothly (softplus) where media
+    alone would exceed the observed mean.
+
+    Returns:
+        (1, n_weeks) log baseline new patients per person.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    def normal_prior(name: str, sd: float, share, dims: str | None = None):
+        raw = pm.Flat(f"{name}_raw", dims=dims)
+        value = pm.Deterministic(name, raw / share, dims=dims)
+        pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(0.0, sd), value).sum())
+        return value
+
+    n_obs = obs_w.sum()
+    y_mean = (data.y[0] * obs_w).sum() / n_obs
+    m_mean = (media[0] * obs_w).sum() / n_obs
+    sharp = 20.0  # softplus sharpness; the floor is mean(y) * log(2) / sharp
+    gap = y_mean / sharp * pt.softplus(sharp * (y_mean - m_mean) / y_mean)
+    share = gap / y_mean
+    trend = normal_prior("trend", priors.trend_sd, share)
+    gamma = normal_prior("gamma", priors.season_sd, share, "fourier")
+    hol = normal_prior("holiday", priors.holiday_sd, share)
+    log_shape = trend * data.t + pt.dot(data.fourier, gamma) + hol * data.holiday  # (w,)
+    n_amp = 2 + data.fourier.shape[1]
+    if data.controls.shape[2]:
+        delta = normal_prior("delta", priors.control_sd, share, "control")
+        log_shape = log_shape + pt.dot(data.controls[0], delta)
+        n_amp += data.controls.shape[2]
+    pm.Potential("amplitudes_jacobian", -n_amp * pt.log(share))
+    b_mean = (data.pop[0] * pt.exp(log_shape) * obs_w).sum() / n_obs
+    offset = pm.Flat("a0_offset")
+    a0 = pm.Deterministic("a0", pt.log(gap) - pt.log(b_mean) + offset)
+    pm.Potential("a0_prior", pm.logp(pm.Normal.dist(data.log_rate_centre, 1.0), a0))
+    pm.Deterministic("a_geo", a0[None], dims="geo")
+    return a0 + log_shape[None, :]
+
+
 def build_model(
     data: ModelData,
     adstock: GeometricAdstock,
@@ -248,21 +308,21 @@ def build_model(
         media = (h * (pop[:, None] * beta)[:, None, :]).sum(axis=-1)  # (g, w)
 
         # --- baseline
-        a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)
         if n_g > 1:
+            a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)
             sigma_a = pm.HalfNormal("sigma_a", sigma=priors.baseline_geo_sd)
             # centred: each market's baseline is pinned down by its own counts
             a_geo = pm.Normal("a_geo", mu=a0, sigma=sigma_a, dims="geo")
-        else:
-            a_geo = pm.Deterministic("a_geo", a0[None], dims="geo")
-        trend = pm.Normal("trend", 0.0, priors.trend_sd)
-        gamma = pm.Normal("gamma", 0.0, priors.season_sd, dims="fourier")
-        hol = pm.Normal("holiday", 0.0, priors.holiday_sd)
-        log_time = trend * data.t + pt.dot(data.fourier, gamma) + hol * data.holiday  # (w,)
-        log_base = a_geo[:, None] + log_time[None, :]
-        if data.controls.shape[2]:
-            delta = pm.Normal("delta", 0.0, priors.control_sd, dims="control")
-            log_base = log_base + pt.dot(data.controls, delta)
+            trend = pm.Normal("trend", 0.0, priors.trend_sd)
+            gamma = pm.Normal("gamma", 0.0, priors.season_sd, dims="fourier")
+            hol = pm.Normal("holiday", 0.0, priors.holiday_sd)
+            log_time = trend * data.t + pt.dot(data.fourier, gamma) + hol * data.holiday  # (w,)
+            log_base = a_geo[:, None] + log_time[None, :]
+            if data.controls.shape[2]:
+                delta = pm.Normal("delta", 0.0, priors.control_sd, dims="control")
+                log_base = log_base + pt.dot(data.controls, delta)
+        else:  # one market: a national fit
+            log_base = national_log_baseline(data, priors, media, obs_w)
         baseline = pop[:, None] * pt.exp(log_base)
         mu = baseline + media
         if keep_mean:
