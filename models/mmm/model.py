@@ -186,6 +186,13 @@ def model_data(
     )
 
 
+def log_time_effects(data: ModelData, trend, gamma, holiday):
+    """(n_weeks,) log-scale effect of trend, yearly seasonality and holiday weeks (PyTensor)."""
+    import pytensor.tensor as pt
+
+    return trend * data.t + pt.dot(data.fourier, gamma) + holiday * data.holiday
+
+
 def national_log_baseline(data: ModelData, priors: Priors, media, obs_w):
     """The log baseline of a national fit (one market), reparameterised to sample cleanly.
 
@@ -208,6 +215,9 @@ def national_log_baseline(data: ModelData, priors: Priors, media, obs_w):
     posterior is the same model's. ``mean(y) - M`` is floored smoothly (softplus) where media
     alone would exceed the observed mean.
 
+    The priors being potentials, a national model cannot be forward-sampled (no prior
+    predictive; ``pm.Flat`` says so when asked).
+
     Returns:
         (1, n_weeks) log baseline new patients per person.
     """
@@ -229,7 +239,7 @@ def national_log_baseline(data: ModelData, priors: Priors, media, obs_w):
     trend = normal_prior("trend", priors.trend_sd, share)
     gamma = normal_prior("gamma", priors.season_sd, share, "fourier")
     hol = normal_prior("holiday", priors.holiday_sd, share)
-    log_shape = trend * data.t + pt.dot(data.fourier, gamma) + hol * data.holiday  # (w,)
+    log_shape = log_time_effects(data, trend, gamma, hol)
     n_amp = 2 + data.fourier.shape[1]
     if data.controls.shape[2]:
         delta = normal_prior("delta", priors.control_sd, share, "control")
@@ -316,8 +326,7 @@ def build_model(
             trend = pm.Normal("trend", 0.0, priors.trend_sd)
             gamma = pm.Normal("gamma", 0.0, priors.season_sd, dims="fourier")
             hol = pm.Normal("holiday", 0.0, priors.holiday_sd)
-            log_time = trend * data.t + pt.dot(data.fourier, gamma) + hol * data.holiday  # (w,)
-            log_base = a_geo[:, None] + log_time[None, :]
+            log_base = a_geo[:, None] + log_time_effects(data, trend, gamma, hol)[None, :]
             if data.controls.shape[2]:
                 delta = pm.Normal("delta", 0.0, priors.control_sd, dims="control")
                 log_base = log_base + pt.dot(data.controls, delta)
