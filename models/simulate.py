@@ -16,8 +16,9 @@ Truth definitions (docs/architecture.md) use expected values:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -26,6 +27,7 @@ from models.calendar import holiday_weeks
 from models.geo.types import GeoTest
 from models.panel import Panel
 from models.simulate_feeds import landing_files
+from models.simulate_truth import TestBlock, last_touch, world_truth
 
 MAX_LAG = 8
 BURN_IN = MAX_LAG  # weeks of spend simulated before the first reported week
@@ -71,15 +73,6 @@ CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec("ctv", 0.10, "flighted", 0.50, 0.8, 1.3, 360.0, 0.06, start_week=64),
     ChannelSpec("direct_mail", 0.12, "pulses", 0.40, 1.0, 1.1, 260.0, 0.25),
 )
-UNPAID_SOURCES = ("organic", "direct", "referral", "unknown")
-# Where baseline patients are credited by last touch; search over-credited by brand searches.
-BASELINE_CREDIT = {
-    "organic": 0.34,
-    "direct": 0.24,
-    "referral": 0.16,
-    "unknown": 0.08,
-    "search": 0.18,
-}
 
 
 @dataclass(frozen=True)
@@ -251,6 +244,15 @@ def _tests(
     ]
 
 
+def _test_block(test: GeoTest, geos: list[str], first_week: date) -> TestBlock:
+    """The cells a geo test changes, with weeks indexing the simulation (burn-in included)."""
+    c = [ch.name for ch in CHANNELS].index(test.channel)
+    gi = [geos.index(g) for g in test.treatment_geos]
+    w0 = BURN_IN + (test.start_week - first_week).days // 7
+    w1 = BURN_IN + (test.end_week - first_week).days // 7 + 1
+    return test, c, gi, w0, w1
+
+
 def simulate_world(cfg: WorldConfig) -> World:
     """Simulate a world and everything it would deliver to the landing folder."""
     rng = np.random.default_rng(cfg.seed)
@@ -293,19 +295,17 @@ def simulate_world(cfg: WorldConfig) -> World:
     beta = beta_c[None, :] * np.exp(rng.normal(0, 0.15, (n_g, n_c))) * cfg.effect_scale
 
     tests = _tests(rng, geos, n_w, cfg.first_week)
+    test_blocks = [_test_block(test, geos, cfg.first_week) for test in tests]
     spend = planned.copy()
-    for test in tests:
-        c = [ch.name for ch in CHANNELS].index(test.channel)
-        gi = [geos.index(g) for g in test.treatment_geos]
-        w0 = BURN_IN + (test.start_week - cfg.first_week).days // 7
-        w1 = BURN_IN + (test.end_week - cfg.first_week).days // 7 + 1
+    for test, c, gi, w0, w1 in test_blocks:
         block = np.ix_(gi, range(w0, w1), [c])
         if test.design == "holdout":
             spend[block] = 0.0
         else:  # a scale-up runs an extra flight at twice the market's usual active level
             active = np.where(planned[gi, :, c] > 0, planned[gi, :, c], np.nan)
             spend[block] += np.round(2.0 * np.nanmean(active, axis=1), 2)[:, None, None]
-    contrib = _contributions(spend, population, beta, half_sat)
+    contributions = partial(_contributions, population=population, beta=beta, half_sat=half_sat)
+    contrib = contributions(spend)
     mu = baseline + contrib.sum(axis=2)
     p = cfg.dispersion / (cfg.dispersion + mu)
     new_patients = rng.negative_binomial(cfg.dispersion, p)
@@ -321,118 +321,10 @@ def simulate_world(cfg: WorldConfig) -> World:
         controls=flu[:, obs, None],
         control_names=("flu_activity",),
     )
-    credited = _last_touch(rng, baseline[:, obs], contrib[:, obs, :], new_patients[:, obs])
-    truth = _truth(
-        cfg, weeks, geos, population, planned, spend, beta, half_sat, contrib, credited, tests
+    credited = last_touch(rng, CHANNELS, baseline[:, obs], contrib[:, obs, :], new_patients[:, obs])
+    truth = world_truth(
+        cfg, weeks, CHANNELS, planned, spend, contributions, half_sat, credited, test_blocks
     )
     files = landing_files(rng, CHANNELS, weeks, geos, population, spend[:, obs, :], flu[:, obs],
                           credited, tests)  # fmt: skip
     return World(config=cfg, panel=panel, files=files, tests=tests, truth=truth)
-
-
-def _last_touch(
-    rng: np.random.Generator, baseline: np.ndarray, contrib: np.ndarray, y: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Split observed new patients (n_geos, n_weeks) across last-touch sources.
-
-    A patient caused by channel c is credited to c with ``last_touch_share``; the rest of its
-    credit goes to search (brand searches before calling), direct and organic.
-    """
-    sources = [ch.name for ch in CHANNELS] + list(UNPAID_SOURCES)
-    idx = {s: i for i, s in enumerate(sources)}
-    expected = np.zeros(y.shape + (len(sources),))
-    for s, share in BASELINE_CREDIT.items():
-        expected[:, :, idx[s]] += share * baseline
-    for c, ch in enumerate(CHANNELS):
-        rest = 1 - ch.last_touch_share
-        expected[:, :, idx[ch.name]] += ch.last_touch_share * contrib[:, :, c]
-        for s, share in (("search", 0.5), ("direct", 0.3), ("organic", 0.2)):
-            expected[:, :, idx[s]] += rest * share * contrib[:, :, c]
-    probs = expected / expected.sum(axis=2, keepdims=True)
-    flat = rng.multinomial(y.reshape(-1), probs.reshape(-1, len(sources)))
-    counts = flat.reshape(y.shape + (len(sources),))
-    return {s: counts[:, :, i] for s, i in idx.items()}
-
-
-def _window_contrib(
-    spend: np.ndarray, population: np.ndarray, beta: np.ndarray, half_sat: np.ndarray,
-    window: slice,
-) -> np.ndarray:  # fmt: skip
-    """Sum of contributions over markets and window weeks, per channel (n_channels,)."""
-    return _contributions(spend, population, beta, half_sat)[:, window, :].sum(axis=(0, 1))
-
-
-def _truth(
-    cfg: WorldConfig, weeks: np.ndarray, geos: list[str], population: np.ndarray,
-    planned: np.ndarray, spend: np.ndarray, beta: np.ndarray, half_sat: np.ndarray, contrib: np.ndarray,
-    credited: dict[str, np.ndarray], tests: list[GeoTest],
-) -> dict:  # fmt: skip
-    n_total = spend.shape[1]
-    window = slice(n_total - cfg.window_weeks, n_total)
-    inc = contrib[:, window, :].sum(axis=(0, 1))
-    channels = {}
-    for c, ch in enumerate(CHANNELS):
-        bumped = spend.copy()
-        bumped[:, window, c] *= 1.01
-        extra = _window_contrib(bumped, population, beta, half_sat, window)[c] - inc[c]
-        w_spend = float(spend[:, window, c].sum())
-        lt = float(credited[ch.name][:, -cfg.window_weeks :].sum())
-        channels[ch.name] = {
-            "spend": round(w_spend, 2),
-            "incremental_new_patients": float(inc[c]),
-            "pac": w_spend / inc[c] if inc[c] > 0 else None,
-            "marginal_pac": 0.01 * w_spend / extra if extra > 0 else None,
-            "last_touch_new_patients": lt,
-            "last_touch_pac": w_spend / lt if lt > 0 else None,
-            "adstock_decay": ch.decay,
-            "hill_half_saturation": float(half_sat[c]),
-            "hill_slope": ch.slope,
-            "share_of_window_spend": None,
-        }
-    total = sum(v["spend"] for v in channels.values())
-    for v in channels.values():
-        v["share_of_window_spend"] = v["spend"] / total
-    test_truth = {}
-    for test in tests:
-        c = [ch.name for ch in CHANNELS].index(test.channel)
-        gi = [geos.index(g) for g in test.treatment_geos]
-        w0 = BURN_IN + (test.start_week - cfg.first_week).days // 7
-        w1 = BURN_IN + (test.end_week - cfg.first_week).days // 7 + 1
-        # the other arm: the same world with this test's block at its planned spend
-        other = spend.copy()
-        block = np.ix_(gi, range(w0, w1), [c])
-        other[block] = planned[block]
-        high, low = (other, spend) if test.design == "holdout" else (spend, other)
-        ch_high = _contributions(high, population, beta, half_sat)[gi, w0:w1, c].sum()
-        ch_low = _contributions(low, population, beta, half_sat)[gi, w0:w1, c].sum()
-        d_spend = float(high[block].sum() - low[block].sum())
-        test_truth[test.test_id] = {
-            "channel": test.channel,
-            "design": test.design,
-            "start_week": test.start_week.isoformat(),
-            "end_week": test.end_week.isoformat(),
-            "treatment_geos": list(test.treatment_geos),
-            "control_geos": list(test.control_geos),
-            "incremental_new_patients": float(ch_high - ch_low),
-            "incremental_spend": round(d_spend, 2),
-            "pac": d_spend / float(ch_high - ch_low),
-        }
-    return {
-        "seed": cfg.seed,
-        "config": {
-            k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(cfg).items()
-        },
-        "window": {
-            "start": str(weeks[-cfg.window_weeks]),
-            "end": str(weeks[-1]),
-        },
-        "definitions": (
-            "Expected values. Channel incremental new patients: sum over markets and window weeks "
-            "of the channel's additive contribution (carry-in counted, carry-out after the window "
-            "not). PAC = window spend / incremental. Marginal PAC = 1% of window spend / extra "
-            "new patients in the window. Test incremental new patients: expected new patients in "
-            "treatment markets during the test weeks with the higher spend minus the lower."
-        ),
-        "channels": channels,
-        "tests": test_truth,
-    }
