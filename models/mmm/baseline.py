@@ -1,7 +1,30 @@
-"""Pieces of the model's log baseline: the time effects, and a national fit's coordinates.
+"""The model's log baseline, as stated and in the coordinates it is sampled in.
 
-Kept apart from :mod:`models.mmm.model` so that the national reparameterisation, with its
-Jacobian, reads on its own.
+The stated baseline (module docstring of :mod:`models.mmm.model`)::
+
+    log_base[g, w] = a_geo[g] + trend * t[w] + fourier[w] @ gamma + holiday * hol[w]
+                     + controls[g, w] @ delta
+    a_geo[g] ~ Normal(a0, sigma_a)   (one market: a_geo = a0)
+
+The counts pin down each market's weekly mean ``baseline + media`` well, but less well how it
+splits between the two, and the split is a curved ridge in the stated parameters. As the
+media share of new patients grows, a market's level ``a_geo`` falls like
+``log(mean(y) - M)`` (``M`` its mean media contribution over the observed weeks), and the
+log-scale amplitudes of trend, seasonality, holiday and controls grow like ``1 / share``
+(``share``, the baseline share of all new patients), because the same weekly swings are carried
+by a smaller baseline. NUTS diverges on that ridge where a channel's effect is weakly identified
+(one national series; an always-on channel). So a fit samples
+
+- ``*_raw`` = amplitude * share for ``trend``, ``gamma``, ``holiday``, ``delta``;
+- ``a_geo_offset`` = ``a_geo - log((mean(y) - M) / B)`` per market (one market:
+  ``a0_offset``), ``B`` the market's mean baseline per unit level over the observed weeks.
+
+This is a change of coordinates only: the stated priors are potentials on the stated
+parameters (kept as deterministics under their names), with the log Jacobian
+``-n_amplitudes * log(share)`` (the offsets are shifts, with unit Jacobian), so the posterior
+is the stated model's. ``mean(y) - M`` is floored smoothly (softplus) where media alone would
+exceed the observed mean. Priors that are potentials cannot be forward-sampled: the prior
+predictive uses the stated coordinates (``pm.Flat`` fails loudly if asked).
 """
 
 from __future__ import annotations
@@ -11,6 +34,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from models.mmm.model import ModelData, Priors
 
+#: softplus sharpness of the floor of ``mean(y) - M``; the floor is ``mean(y) * log(2) / 20``
+GAP_SHARPNESS = 20.0
+
 
 def log_time_effects(data: ModelData, trend, gamma, holiday):
     """(n_weeks,) log-scale effect of trend, yearly seasonality and holiday weeks (PyTensor)."""
@@ -19,62 +45,74 @@ def log_time_effects(data: ModelData, trend, gamma, holiday):
     return trend * data.t + pt.dot(data.fourier, gamma) + holiday * data.holiday
 
 
-def national_log_baseline(data: ModelData, priors: Priors, media, obs_w):
-    """The log baseline of a national fit (one market), reparameterised to sample cleanly.
+def stated_log_baseline(data: ModelData, priors: Priors):
+    """(n_geos, n_weeks) log baseline new patients per person, with the stated priors as random
+    variables (forward-samplable: for the prior predictive)."""
+    import pymc as pm
+    import pytensor.tensor as pt
 
-    One national series pins down the weekly mean ``baseline + media`` well, but not how it
-    splits between the two. The split is a curved ridge in the model's own parameters: as the
-    media share of new patients grows, the baseline level ``a0`` falls like
-    ``log(mean(y) - M)`` (``M`` the mean media contribution over the observed weeks), and the
-    log-scale amplitudes of trend, seasonality, holiday and controls grow like
-    ``1 / share`` (``share = (mean(y) - M) / mean(y)``, the baseline share), because the same
-    weekly swings in new patients are carried by a smaller baseline. NUTS diverges on that
-    ridge. So the free variables are
+    a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)
+    if data.n_geos > 1:
+        sigma_a = pm.HalfNormal("sigma_a", sigma=priors.baseline_geo_sd)
+        a_geo = pm.Normal("a_geo", mu=a0, sigma=sigma_a, dims="geo")
+    else:
+        a_geo = pm.Deterministic("a_geo", a0[None], dims="geo")
+    trend = pm.Normal("trend", 0.0, priors.trend_sd)
+    gamma = pm.Normal("gamma", 0.0, priors.season_sd, dims="fourier")
+    hol = pm.Normal("holiday", 0.0, priors.holiday_sd)
+    log_base = a_geo[:, None] + log_time_effects(data, trend, gamma, hol)[None, :]
+    if data.controls.shape[2]:
+        delta = pm.Normal("delta", 0.0, priors.control_sd, dims="control")
+        log_base = log_base + pt.dot(data.controls, delta)
+    return log_base
 
-    - ``*_raw`` = amplitude * share for ``trend``, ``gamma``, ``holiday``, ``delta``;
-    - ``a0_offset`` = ``a0 - log((mean(y) - M) / B)``, ``B`` the mean of the baseline at
-      ``a0 = 0`` over the observed weeks.
 
-    This is a change of coordinates only: the model's priors are added as potentials on the
-    original parameters (kept as deterministics under their usual names), with the log
-    Jacobian ``-n_amplitudes * log(share)`` (``a0_offset`` is a shift: unit Jacobian), so the
-    posterior is the same model's. ``mean(y) - M`` is floored smoothly (softplus) where media
-    alone would exceed the observed mean.
+def sampled_log_baseline(data: ModelData, priors: Priors, media, obs_w):
+    """(n_geos, n_weeks) log baseline new patients per person, in the coordinates of the module
+    docstring (same posterior as :func:`stated_log_baseline`).
 
-    The priors being potentials, a national model cannot be forward-sampled (no prior
-    predictive; ``pm.Flat`` says so when asked).
-
-    Returns:
-        (1, n_weeks) log baseline new patients per person.
+    Args:
+        media: (n_geos, n_weeks) PyTensor mean media contribution, new patients.
+        obs_w: (n_weeks,) PyTensor 0/1 weights of the weeks in the likelihood.
     """
     import pymc as pm
     import pytensor.tensor as pt
 
-    def normal_prior(name: str, sd: float, share, dims: str | None = None):
+    n_obs = obs_w.sum()
+    y_mean = pt.maximum((data.y * obs_w[None, :]).sum(axis=1) / n_obs, 1e-6)  # (g,)
+    m_mean = (media * obs_w[None, :]).sum(axis=1) / n_obs  # (g,)
+    gap = y_mean / GAP_SHARPNESS * pt.softplus(GAP_SHARPNESS * (y_mean - m_mean) / y_mean)
+    share = gap.sum() / y_mean.sum()
+
+    def normal_prior(name: str, sd: float, dims: str | None = None):
         raw = pm.Flat(f"{name}_raw", dims=dims)
         value = pm.Deterministic(name, raw / share, dims=dims)
         pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(0.0, sd), value).sum())
         return value
 
-    n_obs = obs_w.sum()
-    y_mean = (data.y[0] * obs_w).sum() / n_obs
-    m_mean = (media[0] * obs_w).sum() / n_obs
-    sharp = 20.0  # softplus sharpness; the floor is mean(y) * log(2) / sharp
-    gap = y_mean / sharp * pt.softplus(sharp * (y_mean - m_mean) / y_mean)
-    share = gap / y_mean
-    trend = normal_prior("trend", priors.trend_sd, share)
-    gamma = normal_prior("gamma", priors.season_sd, share, "fourier")
-    hol = normal_prior("holiday", priors.holiday_sd, share)
-    log_shape = log_time_effects(data, trend, gamma, hol)
+    trend = normal_prior("trend", priors.trend_sd)
+    gamma = normal_prior("gamma", priors.season_sd, "fourier")
+    hol = normal_prior("holiday", priors.holiday_sd)
+    log_shape = pt.broadcast_to(
+        log_time_effects(data, trend, gamma, hol)[None, :], (data.n_geos, data.n_weeks)
+    )
     n_amp = 2 + data.fourier.shape[1]
     if data.controls.shape[2]:
-        delta = normal_prior("delta", priors.control_sd, share, "control")
-        log_shape = log_shape + pt.dot(data.controls[0], delta)
+        delta = normal_prior("delta", priors.control_sd, "control")
+        log_shape = log_shape + pt.dot(data.controls, delta)
         n_amp += data.controls.shape[2]
     pm.Potential("amplitudes_jacobian", -n_amp * pt.log(share))
-    b_mean = (data.pop[0] * pt.exp(log_shape) * obs_w).sum() / n_obs
-    offset = pm.Flat("a0_offset")
-    a0 = pm.Deterministic("a0", pt.log(gap) - pt.log(b_mean) + offset)
-    pm.Potential("a0_prior", pm.logp(pm.Normal.dist(data.log_rate_centre, 1.0), a0))
-    pm.Deterministic("a_geo", a0[None], dims="geo")
-    return a0 + log_shape[None, :]
+    b_mean = (data.pop[:, None] * pt.exp(log_shape) * obs_w[None, :]).sum(axis=1) / n_obs
+    level = pt.log(gap) - pt.log(b_mean)  # (g,) the level the media leave room for
+    if data.n_geos > 1:
+        a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)
+        sigma_a = pm.HalfNormal("sigma_a", sigma=priors.baseline_geo_sd)
+        offset = pm.Flat("a_geo_offset", dims="geo")
+        a_geo = pm.Deterministic("a_geo", level + offset, dims="geo")
+        pm.Potential("a_geo_prior", pm.logp(pm.Normal.dist(a0, sigma_a), a_geo).sum())
+    else:
+        offset = pm.Flat("a0_offset")
+        a0 = pm.Deterministic("a0", level[0] + offset)
+        pm.Potential("a0_prior", pm.logp(pm.Normal.dist(data.log_rate_centre, 1.0), a0))
+        a_geo = pm.Deterministic("a_geo", a0[None], dims="geo")
+    return a_geo[:, None] + log_shape

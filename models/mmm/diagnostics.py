@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Free parameters checked for convergence (deterministics follow from them).
+#: Parameters checked for convergence: the model's stated parameters (a fit samples some of
+#: them in other coordinates, models.mmm.baseline; the remaining deterministics follow).
 CHECKED_VARS = (
+    "roi_level",
     "roi",
     "decay",
     "half_saturation",
     "slope",
-    "sigma_beta",
     "z_beta",
     "a0",
     "sigma_a",

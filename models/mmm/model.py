@@ -13,8 +13,9 @@ where the data speak and is scaled from the data (total new patients and total s
 Market deviations ``beta[g, c] = beta[c] * exp(sigma_beta * z[g, c])`` are non-centred (weakly
 informed by the data; ``sigma_beta`` is a fixed prior scale); market baselines
 ``a[g] ~ Normal(a0, sigma_a)`` are centred (each market's counts pin its baseline down, where a
-non-centred form mixes badly). A national fit (one market) is the same model with its baseline
-sampled in other coordinates (:func:`models.mmm.baseline.national_log_baseline`).
+non-centred form mixes badly); a national fit (one market) has ``a = a0``. The baseline is
+sampled in coordinates that follow how new patients split between baseline and media
+(:mod:`models.mmm.baseline`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.calendar import holiday_weeks, yearly_fourier
-from models.mmm.baseline import log_time_effects, national_log_baseline
+from models.mmm.baseline import sampled_log_baseline, stated_log_baseline
 from models.mmm.transforms import GeometricAdstock, HillSaturation
 from models.panel import Panel
 
@@ -37,7 +38,16 @@ class Priors:
     Attributes:
         media_share: prior guess of the share of new patients caused by paid media; sets the
             centre of each channel's new-patients-per-$1,000 prior (all channels alike).
-        roi_sd: sd of the log of new patients per $1,000 (1.0 = a factor ~2.7 either way).
+        roi_level_sd: sd of the log of the level shared by all channels' new patients per
+            $1,000, around the centre that ``media_share`` gives. The level is learned: where
+            the data pin some channels down, the weakly identified ones are shrunk towards what
+            those show, not towards a fixed guess of the media share. A national fit (one
+            series, which pins no channel down) keeps the level at its centre: there a learned
+            level only lengthened the baseline-media ridge (slower, and one fit of five did not
+            converge), with the same marginal prior per channel.
+        roi_sd: sd of a channel's log new patients per $1,000 around the shared level. With
+            ``roi_level_sd`` the marginal sd is 1.0 (a factor ~2.7 either way), and channels
+            share 36% of their prior variance.
         beta_geo_scale: sd of the market-to-market log spread of channel effects (0.1: a
             market's effect is typically within ~10-20% of the channel's). Fixed, not learned:
             the markets' effects are still fitted, shrunk towards the channel's with this
@@ -53,7 +63,8 @@ class Priors:
     """
 
     media_share: float = 0.25
-    roi_sd: float = 1.0
+    roi_level_sd: float = 0.6
+    roi_sd: float = 0.8
     beta_geo_scale: float = 0.1
     baseline_geo_sd: float = 0.5
     trend_sd: float = 0.5
@@ -194,8 +205,13 @@ def build_model(
     priors: Priors,
     channels: Sequence[str],
     keep_mean: bool = False,
+    prior_predictive: bool = False,
 ):
-    """The PyMC model. Free variables are named as in the module docstring.
+    """The PyMC model. Parameters are named as in the module docstring.
+
+    The baseline is sampled in other coordinates (:mod:`models.mmm.baseline`), whose priors
+    cannot be forward-sampled; ``prior_predictive`` builds the same model with its stated
+    priors as random variables instead, for ``pm.sample_prior_predictive``.
 
     Deterministics kept in the trace (small): ``beta`` (n_geos, n_channels) new patients per
     person per week at full saturation, ``decay``, ``half_saturation``,
@@ -222,9 +238,14 @@ def build_model(
         # compiled model can be re-sampled with other weeks held out (nutpie ``with_data``)
         obs_w = pm.Data("obs_weight", data.observed.astype(float), dims="week")
         # --- media
-        roi = pm.LogNormal(
-            "roi", mu=np.log(data.roi_centre), sigma=priors.roi_sd, dims="channel"
-        )  # new patients per $1,000 over the fitted weeks
+        # new patients per $1,000 over the fitted weeks, around a level shared by the channels
+        log_centre = np.log(data.roi_centre)
+        if n_g > 1:  # the level is learned (partial pooling across channels)
+            roi_level = pm.Normal("roi_level", mu=log_centre, sigma=priors.roi_level_sd)
+            roi = pm.LogNormal("roi", mu=roi_level, sigma=priors.roi_sd, dims="channel")
+        else:  # one series pins no channel down: the level stays at its centre, same marginal
+            roi_sd = float(np.hypot(priors.roi_level_sd, priors.roi_sd))
+            roi = pm.LogNormal("roi", mu=log_centre, sigma=roi_sd, dims="channel")
         decay = pm.Beta("decay", alpha=a_dec, beta=b_dec, dims="channel")
         k = pm.LogNormal(
             "half_saturation", mu=0.0, sigma=saturation.half_saturation_sd, dims="channel"
@@ -251,20 +272,10 @@ def build_model(
         media = (h * (pop[:, None] * beta)[:, None, :]).sum(axis=-1)  # (g, w)
 
         # --- baseline
-        if n_g > 1:
-            a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)
-            sigma_a = pm.HalfNormal("sigma_a", sigma=priors.baseline_geo_sd)
-            # centred: each market's baseline is pinned down by its own counts
-            a_geo = pm.Normal("a_geo", mu=a0, sigma=sigma_a, dims="geo")
-            trend = pm.Normal("trend", 0.0, priors.trend_sd)
-            gamma = pm.Normal("gamma", 0.0, priors.season_sd, dims="fourier")
-            hol = pm.Normal("holiday", 0.0, priors.holiday_sd)
-            log_base = a_geo[:, None] + log_time_effects(data, trend, gamma, hol)[None, :]
-            if data.controls.shape[2]:
-                delta = pm.Normal("delta", 0.0, priors.control_sd, dims="control")
-                log_base = log_base + pt.dot(data.controls, delta)
-        else:  # one market: a national fit
-            log_base = national_log_baseline(data, priors, media, obs_w)
+        if prior_predictive:
+            log_base = stated_log_baseline(data, priors)
+        else:
+            log_base = sampled_log_baseline(data, priors, media, obs_w)
         baseline = pop[:, None] * pt.exp(log_base)
         mu = baseline + media
         if keep_mean:

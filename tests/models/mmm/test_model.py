@@ -22,7 +22,13 @@ def prior_draws(tiny_panel):
     panel = tiny_panel()
     data = model_data(panel, cfg.adstock, cfg.priors, cfg.n_fourier)
     model = build_model(
-        data, cfg.adstock, cfg.saturation, cfg.priors, panel.channels, keep_mean=True
+        data,
+        cfg.adstock,
+        cfg.saturation,
+        cfg.priors,
+        panel.channels,
+        keep_mean=True,
+        prior_predictive=True,
     )
     idata = pm.sample_prior_predictive(draws=200, model=model, random_seed=1)
     return panel, data, idata
