@@ -5,8 +5,9 @@ and the rules that fired per column, as counts only.
 """
 
 from pipelines.guard.errors import GuardError
+from pipelines.guard.hits import RULE_ORDER
 from pipelines.guard.result import SAFE_COLUMN, RuleHit, ScanResult, display_column
-from pipelines.guard.scan import RULE_ORDER, scan_file
+from pipelines.guard.scan import scan_file
 
 __all__ = [
     "RULE_ORDER",

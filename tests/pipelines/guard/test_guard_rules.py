@@ -278,9 +278,9 @@ def test_large_clean_feed_is_fast(tmp_path: Path) -> None:
 def test_value_budget_only_for_files_rejected_by_structure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.guard.scan as scan_module
+    import pipelines.guard.passes as passes_module
 
-    monkeypatch.setattr(scan_module, "VALUE_BUDGET", 3)
+    monkeypatch.setattr(passes_module, "VALUE_BUDGET", 3)
     rows = "".join(f"x,b{i}@example.org\n" for i in range(5))
     rejected = scan_file(_write(tmp_path, "kind,notes\nx,y\n" + rows), "calls", GEOS)
     assert rejected.unscanned == ("notes",)

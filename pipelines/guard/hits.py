@@ -1,0 +1,84 @@
+"""What a guard scan collects while it runs: the file's columns as the scan sees them, and the
+rule hits counted per (rule, column) in the order they are reported. Counts only, never a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipelines.feeds import Column
+from pipelines.guard.result import RuleHit
+from pipelines.guard.sql import quote_ident
+
+RULE_ORDER: tuple[str, ...] = (
+    "unreadable",
+    "missing_column",
+    "unknown_column",
+    "identifier_column",
+    "bad_type",
+    "not_monday",
+    "duplicate_key",
+    "negative_value",
+    "count_exceeds_total",
+    "unknown_geo",
+    "bad_slug",
+    "zip5",
+    "restricted_zip3",
+    "small_zip3",
+    "email",
+    "phone",
+    "ssn",
+    "ip_address",
+    "url",
+    "click_id",
+    "device_id",
+    "mac_address",
+    "hashed_id",
+    "medicare_id",
+    "card_number",
+    "date_of_birth",
+    "street_address",
+)
+"""Every rule id the guard reports, in the order hits are listed."""
+
+STRUCTURE_RULES = frozenset({"unreadable", "missing_column", "unknown_column", "identifier_column"})
+
+
+@dataclass
+class ScanColumn:
+    """One column of the file as the scan sees it."""
+
+    position: int  # 0-based
+    internal: str  # c0, c1, ... in guard_scan
+    shown: str  # display-safe name
+    contract: Column | None  # None: not a column of the feed
+    identifier: bool = False  # name looks like an identifier: values are not pattern-scanned
+
+    @property
+    def ref(self) -> str:
+        return quote_ident(self.internal)
+
+
+class Hits:
+    """Collects hits keyed by (rule, column) and orders them."""
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[str, str | None], tuple[int, int]] = {}
+
+    def add(self, rule: str, column: str | None, rows: int, position: int = -1) -> None:
+        if rows <= 0 and rule not in STRUCTURE_RULES:
+            return  # value rules that found nothing; structure rules count even on 0 rows
+        key = (rule, column)
+        old = self._hits.get(key, (0, position))[0]
+        self._hits[key] = (old + int(rows), position)
+
+    def structurally_rejected(self) -> bool:
+        """True when a structure rule (no header, wrong or identifier columns) has fired."""
+        return any(rule in STRUCTURE_RULES for rule, _ in self._hits)
+
+    def result(self) -> tuple[RuleHit, ...]:
+        order = {rule: i for i, rule in enumerate(RULE_ORDER)}
+        items = sorted(
+            self._hits.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[1][1], kv[0][1] or "")
+        )
+        return tuple(RuleHit(rule, column, rows) for (rule, column), (rows, _) in items)

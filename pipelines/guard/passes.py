@@ -1,0 +1,215 @@
+"""The rule passes of a guard scan over the in-memory ``guard_scan`` table of one file.
+
+``distinct`` builds ``guard_distinct(col, v, n)`` (each column's distinct raw values with their
+row counts); ``column_rules`` (types, ``sql/guard/column_rules.sql``), ``checks`` (keys, totals,
+geos, markets, ``sql/guard/checks.sql``) and ``value_rules`` (value patterns,
+``sql/guard/value_rules.sql``) read it and add counts to a ``Hits``. Values from the file travel
+only as SQL parameters or stay inside DuckDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import duckdb
+
+from pipelines.feeds import RESTRICTED_ZIP3, SLUG_PATTERN, Column, ColumnType, Feed
+from pipelines.guard.hits import Hits, ScanColumn
+from pipelines.guard.names import looks_like_data
+from pipelines.guard.sql import fill, quote_literal, run, snippets, statement
+
+COLUMN_RULES = "guard/column_rules.sql"
+CHECKS = "guard/checks.sql"
+VALUE_RULES = "guard/value_rules.sql"
+
+VALUE_BUDGET = 250_000
+"""Distinct values the value patterns read, at most, in a file already rejected by structure."""
+
+# Column types whose values are read in full by the value patterns.
+TEXT_LIKE = frozenset({ColumnType.TEXT, ColumnType.GEO, ColumnType.SLUG, ColumnType.ENUM})
+
+
+def header_is_data(conn: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
+    """True when a header cell is a number or date, or matches a value pattern (e-mail, ...)."""
+    if any(looks_like_data(n) for n in names if n.strip()):
+        return True
+    insert_cells(conn, names, create=True)
+    if not all(n.isascii() for n in names):
+        run(conn, snippets(CHECKS)["normalise"])
+    counts = run(conn, statement(VALUE_RULES))
+    return any(any(int(x) > 0 for x in row[1:]) for row in counts)
+
+
+def _temp_list(conn: duckdb.DuckDBPyConnection, table: str, column: str, values: list[str]) -> None:
+    """A one-column temp table of strings, passed as a parameter (never spliced into SQL)."""
+    conn.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT unnest($1::VARCHAR[]) AS {column}",
+        [values],
+    ).fetchall()
+
+
+def insert_cells(conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool) -> None:
+    """Add header cells to guard_values as (position, text, 1), passed as parameters."""
+    if create:
+        run(conn, "CREATE OR REPLACE TEMP TABLE guard_values (col INTEGER, v VARCHAR, n BIGINT)")
+    conn.execute(
+        "INSERT INTO guard_values SELECT generate_subscripts($1::VARCHAR[], 1) - 1, "
+        "unnest($1::VARCHAR[]), 1",
+        [list(cells)],
+    ).fetchall()
+    run(conn, "DELETE FROM guard_values WHERE v IS NULL OR v = ''")
+
+
+def _type_key(column: Column) -> str:
+    return column.type.value
+
+
+def _valid_expr(column: Column, ref: str) -> str:
+    sections = snippets(COLUMN_RULES)
+    expr = sections[f"{_type_key(column)}:valid"]
+    return _fill_column(expr, column, ref)
+
+
+def _fill_column(expr: str, column: Column, ref: str) -> str:
+    values = ", ".join(quote_literal(v) for v in column.values) or "NULL"
+    return fill(expr, v=ref, slug_pattern=SLUG_PATTERN.replace("'", "''"), values=values)
+
+
+def distinct(conn: duckdb.DuckDBPyConnection, cols: list[ScanColumn]) -> None:
+    """``guard_distinct(col, v, n)``: each column's distinct raw values (NULL included) and their
+    row counts, for every column except identifier columns. All per-column rules read this."""
+    template = snippets(CHECKS)["distinct"]
+    parts = [fill(template, col=str(c.position), v=c.ref) for c in cols if not c.identifier]
+    if parts:
+        run(conn, "CREATE OR REPLACE TEMP TABLE guard_distinct AS " + "\nUNION ALL\n".join(parts))
+    else:
+        run(conn, "CREATE OR REPLACE TEMP TABLE guard_distinct (col INTEGER, v VARCHAR, n BIGINT)")
+
+
+def column_rules(conn: duckdb.DuckDBPyConnection, cols: list[ScanColumn], hits: Hits) -> None:
+    """Type rules of ``column_rules.sql`` for every contract column, in one pass over
+    ``guard_distinct`` (counts are weighted by rows)."""
+    sections = snippets(COLUMN_RULES)
+    aggregates: list[tuple[str, ScanColumn, str]] = []
+    for col in cols:
+        if col.contract is None:
+            continue
+        key = _type_key(col.contract)
+        valid = _valid_expr(col.contract, "v")
+        if col.contract.required:
+            aggregates.append(("bad_type", col, "v IS NULL OR v = ''"))
+        for name, expr in sections.items():
+            type_name, rule = name.split(":")
+            if type_name != key or rule == "valid":
+                continue
+            body = _fill_column(expr.replace("__valid__", f"({valid})"), col.contract, "v")
+            aggregates.append((rule, col, f"v <> '' AND ({body})"))
+        if col.contract.positive:
+            aggregates.append(("bad_type", col, "v <> '' AND TRY_CAST(v AS BIGINT) <= 0"))
+    if not aggregates:
+        return
+    select = ", ".join(
+        f"coalesce(sum(n) FILTER (WHERE col = {col.position} AND ({cond})), 0)"
+        for _, col, cond in aggregates
+    )
+    counts = run(conn, f"SELECT {select} FROM guard_distinct")[0]
+    for (rule, col, _), count in zip(aggregates, counts, strict=True):
+        hits.add(rule, col.shown, int(count), col.position)
+
+
+def checks(
+    conn: duckdb.DuckDBPyConnection,
+    feed: Feed,
+    cols: list[ScanColumn],
+    hits: Hits,
+    known_geos: Collection[str] | None,
+) -> None:
+    """Keys, count totals, geos against markets, and the markets' own geo rules."""
+    sections = snippets(CHECKS)
+    by_name = {c.contract.name: c for c in cols if c.contract is not None}
+    if all(k in by_name for k in feed.key):
+        sql = fill(sections["duplicate_key"], key=", ".join(by_name[k].ref for k in feed.key))
+        count = run(conn, sql)[0][0]
+        hits.add("duplicate_key", "+".join(feed.key), int(count), by_name[feed.key[0]].position)
+    for part, total in feed.totals:
+        if part in by_name and total in by_name:
+            sql = fill(
+                sections["count_exceeds_total"], part=by_name[part].ref, total=by_name[total].ref
+            )
+            count = run(conn, sql)[0][0]
+            hits.add("count_exceeds_total", part, int(count), by_name[part].position)
+    geo_cols = [c for c in cols if c.contract is not None and c.contract.type is ColumnType.GEO]
+    if known_geos is not None and geo_cols:
+        _temp_list(conn, "guard_known_geos", "geo", sorted(set(known_geos)))
+        for col in geo_cols:
+            count = run(conn, fill(sections["unknown_geo"], col=str(col.position)))[0][0]
+            hits.add("unknown_geo", col.shown, int(count), col.position)
+    if feed.name == "markets" and "geo" in by_name and "geo_type" in by_name:
+        _temp_list(conn, "guard_restricted_zip3", "zip3", sorted(RESTRICTED_ZIP3))
+        population = by_name["population"].ref if "population" in by_name else "NULL"
+        sql = fill(
+            sections["markets"],
+            geo=by_name["geo"].ref,
+            geo_type=by_name["geo_type"].ref,
+            population=population,
+            slug_pattern=SLUG_PATTERN.replace("'", "''"),
+        )
+        bad_type, restricted_n, small_n = run(conn, sql)[0]
+        geo = by_name["geo"]
+        hits.add("bad_type", geo.shown, int(bad_type), geo.position)
+        hits.add("restricted_zip3", geo.shown, int(restricted_n), geo.position)
+        hits.add("small_zip3", geo.shown, int(small_n), geo.position)
+
+
+def value_rules(
+    conn: duckdb.DuckDBPyConnection,
+    cols: list[ScanColumn],
+    hits: Hits,
+    ascii_only: bool,
+    header_cells: list[str] | None = None,
+) -> None:
+    """Value patterns over the distinct values of every scanned column (typed columns: only
+    the values that fail their type).
+
+    When the file is already rejected by its structure (no header row, unknown or identifier
+    columns), columns are scanned in file order while their distinct values add up to at most
+    ``VALUE_BUDGET``; a column that would exceed it is skipped (listed as unscanned), so a million-row export is rejected in seconds. Every rule that fired on a
+    scanned column is reported. A file with a clean structure is always scanned in full.
+    """
+    if hits.structurally_rejected():
+        distinct = dict(run(conn, "SELECT col, count(*) FROM guard_distinct GROUP BY col"))
+        used = 0
+        for col in cols:
+            if col.identifier:
+                continue
+            size = int(distinct.get(col.position, 0))
+            if used + size > VALUE_BUDGET:
+                col.identifier = True  # not scanned; listed in ScanResult.unscanned
+            else:
+                used += size
+    scopes = []
+    for col in cols:
+        if col.identifier:
+            continue
+        if col.contract is None or col.contract.type in TEXT_LIKE:
+            scopes.append(f"col = {col.position}")
+        else:
+            valid = _valid_expr(col.contract, "v")
+            scopes.append(f"(col = {col.position} AND NOT ({valid}))")
+    where = " OR ".join(scopes) or "FALSE"
+    run(conn, fill(snippets(CHECKS)["values"], scope=where))
+    if header_cells is not None:
+        insert_cells(conn, header_cells, create=False)
+        skipped = [str(c.position) for c in cols if c.identifier]
+        if skipped:
+            run(conn, f"DELETE FROM guard_values WHERE col IN ({', '.join(skipped)})")
+        ascii_only = ascii_only and all(c.isascii() for c in header_cells)
+    if not ascii_only:
+        run(conn, snippets(CHECKS)["normalise"])
+    cursor = conn.execute(statement(VALUE_RULES))
+    rule_names = [d[0] for d in cursor.description][1:]
+    shown = {c.position: c for c in cols}
+    for row in cursor.fetchall():
+        col = shown[int(row[0])]
+        for rule, count in zip(rule_names, row[1:], strict=True):
+            hits.add(rule, col.shown, int(count), col.position)
