@@ -214,16 +214,19 @@ pac = ws[None, :] / inc
 import arviz as az
 summ = az.summary(mmm.idata, var_names=["saturation_beta", "adstock_alpha", "saturation_lam"])
 div = int(mmm.idata.sample_stats["diverging"].values.sum())
-out = {"wall": wall, "rhat": float(summ["r_hat"].max()), "divergences": div,
+out = {"wall": wall, "rhat": float(summ["r_hat"].max()), "ess": float(summ["ess_bulk"].min()),
+       "divergences": div,
        "pac": {ch: [float(np.percentile(pac[:, i], q)) for q in (50, 5, 95)]
                for i, ch in enumerate(channels)}}
 print("PMM_RESULT " + json.dumps(out))
 """
 
 
-def run_pymc_marketing(seed: int) -> None:
-    """Fit pymc-marketing 0.19 (geo MMM, documented defaults) in a throwaway venv."""
-    world = simulate_world(world_config(seed, False))
+def run_pymc_marketing(seed: int, hard: bool = False) -> dict | None:
+    """Fit pymc-marketing 0.19 (geo MMM, documented defaults) in a throwaway venv; print its
+    table and return its scores (None if it failed). Convergence is judged on its channel
+    parameters (saturation beta and lambda, adstock alpha) by the same thresholds."""
+    world = simulate_world(world_config(seed, hard))
     py = PMM_VENV / "bin" / "python"
     if not py.exists():
         subprocess.run(["uv", "venv", "--python", "3.11", str(PMM_VENV)], check=True)
@@ -256,7 +259,7 @@ def run_pymc_marketing(seed: int) -> None:
     line = [x for x in res.stdout.splitlines() if x.startswith("PMM_RESULT ")]
     if not line:
         print(f"\npymc-marketing failed ({wall:.0f} s):\n{res.stderr[-3000:]}")
-        return
+        return None
     out = json.loads(line[0][len("PMM_RESULT ") :])
     pac = {ch: tuple(v) for ch, v in out["pac"].items()}
     s = score(world.truth, pac)
@@ -265,8 +268,25 @@ def run_pymc_marketing(seed: int) -> None:
     print(
         f"  pymc-marketing: median |PAC error| {s['median_abs_err']:.1%}, covered "
         f"{s['covered']}/{s['n']}; fit {out['wall']:.0f} s ({wall:.0f} s with data prep and "
-        f"imports); max R-hat {out['rhat']:.3f}, divergences {out['divergences']}"
+        f"imports); max R-hat {out['rhat']:.3f}, min ESS bulk {out['ess']:.0f}, divergences "
+        f"{out['divergences']}"
     )
+    converged = out["rhat"] <= 1.01 and out["ess"] >= 400 and out["divergences"] == 0
+    return {"fit": "pymc-marketing", "wall": out["wall"], **s, "converged": converged}
+
+
+def print_side_by_side(seed: int, ours: dict | None, theirs: dict | None) -> None:
+    """clearcount's uncalibrated geo fit and pymc-marketing's geo MMM on the same world."""
+    print(f"\n=== side by side, seed {seed} (same data, same run) ===")
+    print(f"  {'model':28s} {'wall':>7s} {'median |PAC error|':>19s} {'covered':>8s} converged")
+    for label, r in (("clearcount (uncalibrated)", ours), ("pymc-marketing 0.19", theirs)):
+        if r is None:
+            print(f"  {label:28s} {'no result':>7s}")
+            continue
+        print(
+            f"  {label:28s} {r['wall']:6.0f}s {r['median_abs_err']:19.1%} "
+            f"{r['covered']:>5d}/{r['n']} {r['converged']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,8 +356,10 @@ def main(argv: list[str] | None = None) -> int:
             + f" -> {'meets the bar' if ok else 'MISSES the bar'}"
         )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
-    if args.with_pymc_marketing and (args.seeds or args.hard_seeds):
-        run_pymc_marketing((args.seeds or args.hard_seeds)[0])
+    if args.with_pymc_marketing and worlds:
+        seed, hard = worlds[0]
+        ours = next((r for r in results if r["seed"] == seed and r["fit"] == "geo, none"), None)
+        print_side_by_side(seed, ours, run_pymc_marketing(seed, hard))
     return 0
 
 
