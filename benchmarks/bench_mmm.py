@@ -36,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.mmm import MMMConfig, fit_mmm  # noqa: E402
+from models.mmm.diagnostics import MAX_RHAT, MIN_ESS  # noqa: E402
 from models.simulate import WorldConfig, simulate_world  # noqa: E402
 
 SAMPLE_SEED = 20240601
@@ -271,7 +272,7 @@ def run_pymc_marketing(seed: int, hard: bool = False) -> dict | None:
         f"imports); max R-hat {out['rhat']:.3f}, min ESS bulk {out['ess']:.0f}, divergences "
         f"{out['divergences']}"
     )
-    converged = out["rhat"] <= 1.01 and out["ess"] >= 400 and out["divergences"] == 0
+    converged = out["rhat"] <= MAX_RHAT and out["ess"] >= MIN_ESS and out["divergences"] == 0
     return {"fit": "pymc-marketing", "wall": out["wall"], **s, "converged": converged}
 
 

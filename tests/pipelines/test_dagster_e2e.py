@@ -3,7 +3,8 @@
 The server runs in its own process group (``start_new_session``) and the whole group is
 stopped afterwards; the teardown then asserts that no member of the group is still running.
 Zombies do not count: on this machine PID 1 does not reap orphans, so a grandchild that
-outlived its parent stays a zombie in the group for good. The run goes through the instance of ``dagster.yaml`` (run queue, pool).
+outlived its parent stays a zombie in the group for good. The run goes through the instance
+of ``dagster.yaml`` (run queue, pool).
 """
 
 from __future__ import annotations
