@@ -9,7 +9,7 @@ The stated baseline (module docstring of :mod:`models.mmm.model`)::
 The counts pin down each market's weekly mean ``baseline + media`` well, but less well how it
 splits between the two, and the split is a curved ridge in the stated parameters. As the
 media share of new patients grows, a market's level ``a_geo`` falls like
-``log(mean(y) - M)`` (``M`` its mean media contribution over the observed weeks), and the
+``log(mean(y) - M)`` (``M`` its mean media contribution over the observed market-weeks), and the
 log-scale amplitudes of trend, seasonality, holiday and controls grow like ``1 / share``
 (``share``, the baseline share of all new patients), because the same weekly swings are carried
 by a smaller baseline. NUTS diverges on that ridge where a channel's effect is weakly identified
@@ -73,14 +73,14 @@ def sampled_log_baseline(data: ModelData, priors: Priors, media, obs_w):
 
     Args:
         media: (n_geos, n_weeks) PyTensor mean media contribution, new patients.
-        obs_w: (n_weeks,) PyTensor 0/1 weights of the weeks in the likelihood.
+        obs_w: (n_geos, n_weeks) PyTensor 0/1 weights of the market-weeks in the likelihood.
     """
     import pymc as pm
     import pytensor.tensor as pt
 
-    n_obs = obs_w.sum()
-    y_mean = pt.maximum((data.y * obs_w[None, :]).sum(axis=1) / n_obs, 1e-6)  # (g,)
-    m_mean = (media * obs_w[None, :]).sum(axis=1) / n_obs  # (g,)
+    n_obs = pt.maximum(obs_w.sum(axis=1), 1.0)  # (g,)
+    y_mean = pt.maximum((data.y * obs_w).sum(axis=1) / n_obs, 1e-6)  # (g,)
+    m_mean = (media * obs_w).sum(axis=1) / n_obs  # (g,)
     gap = y_mean / GAP_SHARPNESS * pt.softplus(GAP_SHARPNESS * (y_mean - m_mean) / y_mean)
     share = gap.sum() / y_mean.sum()
 
@@ -102,7 +102,7 @@ def sampled_log_baseline(data: ModelData, priors: Priors, media, obs_w):
         log_shape = log_shape + pt.dot(data.controls, delta)
         n_amp += data.controls.shape[2]
     pm.Potential("amplitudes_jacobian", -n_amp * pt.log(share))
-    b_mean = (data.pop[:, None] * pt.exp(log_shape) * obs_w[None, :]).sum(axis=1) / n_obs
+    b_mean = (data.pop[:, None] * pt.exp(log_shape) * obs_w).sum(axis=1) / n_obs
     level = pt.log(gap) - pt.log(b_mean)  # (g,) the level the media leave room for
     if data.n_geos > 1:
         a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)

@@ -13,25 +13,34 @@ import polars as pl
 from models.mmm.calibration import lift_terms
 from models.mmm.diagnostics import Diagnostics, sampler_diagnostics
 from models.mmm.inputs import MIN_WEEKS, prepare_panel
-from models.mmm.model import Draws, ModelData, Priors, build_model, model_data, spend_unit
+from models.mmm.model import (
+    Draws,
+    ModelData,
+    Priors,
+    build_model,
+    model_data,
+    spend_unit,
+    stored_var_names,
+)
 from models.mmm.response import ResponseModel
 from models.mmm.results import (
     channel_summary,
     contributions_frame,
     national_components,
-    predictive_national,
     response_curves,
     response_model,
     split_lagged,
     window_incremental,
 )
-from models.mmm.transforms import GeometricAdstock, HillSaturation
+from models.mmm.transforms import Adstock, GeometricAdstock, HillSaturation, Saturation
 from models.panel import Panel
 
 #: target_accept of a national fit (one series): at 0.98 one benchmark world of five had one
 #: divergence in 3,000 draws and another a bulk ESS of 350; 0.99 converged on all five, in
 #: 25-29 s (measured 2026-11-28).
 NATIONAL_TARGET_ACCEPT = 0.99
+#: above this many pointwise log-likelihood values (draws x market-weeks) the fit skips them
+MAX_LOGLIK_VALUES = 60_000_000
 
 
 @dataclass(frozen=True)
@@ -40,39 +49,44 @@ class MMMConfig:
 
     Attributes:
         window_weeks: the reporting window (last N weeks) for PAC.
-        draws, tune, chains, cores: sampler settings (nutpie, threads; no fork).
+        draws, tune, chains, cores: sampler settings (nutpie, threads; no fork). Four chains:
+            R-hat from two chains is a weak check.
         seed: makes a fit reproducible.
-        max_lag: adstock length in weeks.
         n_fourier: yearly Fourier pairs in the baseline.
-        target_accept: nutpie step-size target (0.95 with tune 1500: hard worlds converge).
+        target_accept: nutpie step-size target.
         low_rank_mass_matrix: nutpie's low-rank mass matrix adaptation, which learns the
             posterior correlations between market baselines and market channel effects.
         holdout_weeks: weeks held out for the out-of-sample check (0 = skip it).
-        holdout_draws, holdout_tune: sampler settings of the cheaper holdout fit.
+        holdout_draws, holdout_tune: sampler settings of the cheaper holdout fit (per chain).
         response_draws: posterior draws kept in the :class:`ResponseModel`.
-        adstock, saturation, priors: transform settings and priors.
+        ppc_draws: posterior draws used for the posterior predictive check and fitted series.
+        log_likelihood: compute the pointwise log likelihood (``idata.log_likelihood``) so
+            model variants can be compared with LOO; skipped (with a note) above
+            ``MAX_LOGLIK_VALUES`` values.
+        holiday_country: the holiday calendar of the baseline (``models.calendar``).
+        adstock, saturation: the transforms, which own their priors.
+        priors: the other priors.
     """
 
     window_weeks: int = 52
-    draws: int = 1500
-    tune: int = 1500
-    chains: int = 2
+    draws: int = 750
+    tune: int = 1000
+    chains: int = 4
     cores: int = 2
     seed: int = 20240601
-    max_lag: int = 8
     n_fourier: int = 2
     target_accept: float = 0.95
     low_rank_mass_matrix: bool = True
     holdout_weeks: int = 13
-    holdout_draws: int = 250
-    holdout_tune: int = 400
+    holdout_draws: int = 150
+    holdout_tune: int = 300
     response_draws: int = 200
-    saturation: HillSaturation = field(default_factory=HillSaturation)
+    ppc_draws: int = 400
+    log_likelihood: bool = True
+    holiday_country: str = "US"
+    adstock: Adstock = field(default_factory=GeometricAdstock)
+    saturation: Saturation = field(default_factory=HillSaturation)
     priors: Priors = field(default_factory=Priors)
-
-    @property
-    def adstock(self) -> GeometricAdstock:
-        return GeometricAdstock(max_lag=self.max_lag)
 
 
 @dataclass
@@ -112,10 +126,11 @@ class MMMFit:
 
 
 def compile_model(model):
-    """Compile a PyMC model for nutpie (numba backend)."""
+    """Compile a PyMC model for nutpie (numba backend), storing all but the large
+    deterministics (:data:`models.mmm.model.LARGE_DETERMINISTICS`)."""
     import nutpie
 
-    return nutpie.compile_pymc_model(model)
+    return nutpie.compile_pymc_model(model, var_names=stored_var_names(model))
 
 
 def run_sampler(compiled, config: MMMConfig, draws: int, tune: int, seed: int):
@@ -140,7 +155,8 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
     """Fit the MMM and compute PAC, contributions, response curves and diagnostics.
 
     Args:
-        panel: weekly spend (USD) and new patients per market.
+        panel: weekly spend (USD) and new patients per market (its ``observed`` mask, if any,
+            says which market-weeks were measured).
         config: settings; defaults are meant to work on unseen data.
         lift: geo-test results (``LiftMeasurement``) that calibrate channel contributions.
 
@@ -148,13 +164,20 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
         :class:`MMMFit`.
     """
     config = config or MMMConfig()
+    adstock, saturation = config.adstock, config.saturation
     t0 = time.perf_counter()
     panel, notes = prepare_panel(panel, config.window_weeks)
-    adstock = config.adstock
-    lifts, lift_notes = lift_terms(panel, lift, adstock, spend_unit(panel))
+    lifts, lift_notes = lift_terms(panel, lift, adstock.max_lag, spend_unit(panel))
     notes += lift_notes
-    data = model_data(panel, adstock, config.priors, config.n_fourier, lift=lifts)
-    model = build_model(data, adstock, config.saturation, config.priors, panel.channels)
+    data = model_data(
+        panel,
+        adstock,
+        config.priors,
+        config.n_fourier,
+        lift=lifts,
+        holiday_country=config.holiday_country,
+    )
+    model = build_model(data, adstock, saturation, config.priors, panel.channels)
     if panel.n_geos == 1 and config.target_accept < NATIONAL_TARGET_ACCEPT:
         # one national series identifies saturation poorly: curved tails diverge at lower targets
         config = replace(config, target_accept=NATIONAL_TARGET_ACCEPT)
@@ -166,13 +189,22 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
     idata = run_sampler(compiled, config, config.draws, config.tune, config.seed)
     sampling_seconds = time.perf_counter() - ts
     rhat, bulk, tail, div = sampler_diagnostics(idata)
-    draws = Draws.from_idata(idata, data.controls.shape[2])
+    n_loglik = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"] * data.observed.sum()
+    if config.log_likelihood and n_loglik <= MAX_LOGLIK_VALUES:
+        import pymc as pm
+
+        pm.compute_log_likelihood(
+            idata, var_names=["new_patients"], model=model, progressbar=False
+        )
+    elif config.log_likelihood:
+        notes.append("Pointwise log likelihood skipped: the panel is too large to keep it.")
+    draws = Draws.from_idata(idata, data.controls.shape[2], adstock, saturation)
 
     window = panel.window(config.window_weeks)
     wk = panel.weeks.astype("datetime64[D]")
-    pre, win = split_lagged(data, window, adstock)
-    incr = window_incremental(draws, pre, win, data.pop, adstock)
-    incr_up = window_incremental(draws, pre, win, data.pop, adstock, scale=1.01)
+    pre, win = split_lagged(data, window, adstock.max_lag)
+    incr = window_incremental(draws, pre, win, data.pop, adstock, saturation)
+    incr_up = window_incremental(draws, pre, win, data.pop, adstock, saturation, scale=1.01)
     calibrated = np.zeros(panel.n_channels, dtype=bool)
     for lt in lifts:
         calibrated[lt.channel] = True
@@ -186,23 +218,25 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
         wk[window][-1].item(),
     )
 
-    rng = np.random.default_rng(config.seed)
     thin = draws.take(np.unique(np.linspace(0, draws.n - 1, min(500, draws.n)).astype(int)))
-    media, base = national_components(thin, data, adstock)
+    media, base = national_components(thin, data, adstock, saturation)
     contributions = contributions_frame(wk, panel.channels, media, base)
-    mu_nat, pred_nat, coverage = predictive_national(thin, data, adstock, rng)
-    curves = response_curves(panel.channels, thin, data, window)
-    response = response_model(panel.channels, draws, data, window, adstock, config.response_draws)
+    mu, pred = posterior_predictive(model, idata, data, data.observed, config)
+    coverage = predictive_coverage(pred, data)
+    curves = response_curves(panel.channels, thin, data, window, saturation)
+    response = response_model(
+        panel.channels, draws, data, window, adstock, saturation, config.response_draws
+    )
 
-    fitted = np.median(mu_nat, axis=0)
-    lo, hi = np.percentile(pred_nat, [5, 95], axis=0)
+    fitted = np.median(mu.sum(axis=1), axis=0)
+    lo, hi = np.percentile(pred.sum(axis=1), [5, 95], axis=0)
     holdout = np.zeros(panel.n_weeks, dtype=bool)
     mape = float("nan")
     if config.holdout_weeks and panel.n_weeks - config.holdout_weeks >= MIN_WEEKS:
         holdout[-config.holdout_weeks :] = True
-        hmu, hpred = holdout_fit(compiled, data, config, holdout, rng)
-        fitted[holdout] = np.median(hmu, axis=0)[holdout]
-        lo[holdout], hi[holdout] = np.percentile(hpred[:, holdout], [5, 95], axis=0)
+        hmu, hpred = holdout_fit(model, compiled, data, config, holdout)
+        fitted[holdout] = np.median(hmu.sum(axis=1), axis=0)[holdout]
+        lo[holdout], hi[holdout] = np.percentile(hpred.sum(axis=1)[:, holdout], [5, 95], axis=0)
         actual = panel.new_patients.sum(axis=0)[holdout]
         mape = float(np.mean(np.abs(fitted[holdout] - actual) / np.maximum(actual, 1.0)))
     fit_vs_actual = pl.DataFrame(
@@ -243,23 +277,77 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
     )
 
 
+def posterior_predictive(
+    model, idata, data: ModelData, fitted: np.ndarray, config: MMMConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and predictive new patients for every market-week, by ``pm.sample_posterior_predictive``.
+
+    Args:
+        model: the fitted PyMC model (its data are restored afterwards).
+        idata: posterior of a fit in which ``fitted`` (G, W) marked the market-weeks in the
+            likelihood (the baseline's sampling coordinates depend on it).
+        config: ``ppc_draws`` draws are used, spread evenly over the chains.
+
+    Returns:
+        (mu, y_pred), each (n, G, W): the mean and a predictive draw of every market-week
+        (unfitted ones are forecasts).
+    """
+    import pymc as pm
+
+    post = idata.posterior
+    n_per_chain = max(1, config.ppc_draws // post.sizes["chain"])
+    keep = np.unique(np.linspace(0, post.sizes["draw"] - 1, n_per_chain).astype(int))
+    every = np.arange(data.n_geos * data.n_weeks)
+    kept = np.flatnonzero(data.observed.ravel())
+    with model:
+        pm.set_data(
+            {
+                "obs_weight": fitted.astype(float),
+                "obs_index": every,
+                "new_patients_observed": data.y.ravel(),
+            }
+        )
+        try:
+            pp = pm.sample_posterior_predictive(
+                post.isel(draw=keep),
+                var_names=["mu", "new_patients"],
+                random_seed=config.seed,
+                progressbar=False,
+            ).posterior_predictive
+        finally:
+            pm.set_data(
+                {
+                    "obs_weight": data.observed.astype(float),
+                    "obs_index": kept,
+                    "new_patients_observed": data.y.ravel()[kept],
+                }
+            )
+    shape = (-1, data.n_geos, data.n_weeks)
+    mu = pp["mu"].values.reshape(shape)
+    y_pred = pp["new_patients"].values.reshape(shape)
+    return mu, y_pred
+
+
+def predictive_coverage(y_pred: np.ndarray, data: ModelData) -> float:
+    """Share of observed market-weeks inside their 90% posterior predictive interval."""
+    lo, hi = np.percentile(y_pred, [5, 95], axis=0)
+    obs = data.observed
+    y = data.y
+    return float(((y >= lo) & (y <= hi))[obs].mean())
+
+
 def holdout_fit(
-    compiled,
-    data: ModelData,
-    config: MMMConfig,
-    holdout: np.ndarray,
-    rng: np.random.Generator,
+    model, compiled, data: ModelData, config: MMMConfig, holdout: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Re-sample the compiled model without the held-out weeks' new patients.
 
     Returns:
-        (mu_nat, pred_nat), each (n, W), national mean and predictive draws for every week (the
-        held-out ones are forecasts).
+        (mu, y_pred), each (n, G, W), for every market-week (the held-out ones are forecasts).
     """
-    held = compiled.with_data(obs_weight=(~holdout).astype(float))
-    idata = run_sampler(held, config, config.holdout_draws, config.holdout_tune, config.seed + 1)
-    draws = Draws.from_idata(idata, data.controls.shape[2])
-    mu_nat, pred_nat, _ = predictive_national(
-        draws, replace(data, observed=~holdout), config.adstock, rng
+    fitted = data.observed & ~holdout[None, :]
+    idx = np.flatnonzero(fitted.ravel())
+    held = compiled.with_data(
+        obs_weight=fitted.astype(float), obs_index=idx, new_patients_observed=data.y.ravel()[idx]
     )
-    return mu_nat, pred_nat
+    idata = run_sampler(held, config, config.holdout_draws, config.holdout_tune, config.seed + 1)
+    return posterior_predictive(model, idata, data, fitted, config)

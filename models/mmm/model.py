@@ -2,33 +2,55 @@
 
 Mean new patients in market ``g`` and week ``w`` (additive, as the simulator defines it)::
 
-    mu[g, w] = baseline[g, w] + sum_c contrib[g, w, c]
+    mu[g, w] = baseline[g, w] + sum_c channel_contribution[g, w, c]
     baseline[g, w] = pop[g] * exp(a[g] + trend * t[w] + fourier[w] @ gamma
                                   + holiday * hol[w] + controls[g, w] @ delta)
-    contrib[g, w, c] = pop[g] * beta[g, c] * hill(adstock(spend[g, :, c] / pop[g])[w])
+    channel_contribution[g, w, c] = pop[g] * beta[g, c] * saturation(adstock(x[g, :, c])[w])
+    x[g, w, c] = spend[g, w, c] / pop[g] / spend_unit[c]
+
+``new_patients[g, w] ~ NegativeBinomial(mu[g, w], alpha)`` for the observed market-weeks only
+(the mask ``ModelData.observed``: market-weeks that were not measured, and held-out weeks, are
+left out of the likelihood rather than read as zeros). Adstock and saturation are pluggable
+transforms (:mod:`models.mmm.transforms`) that own their priors.
 
 Channel effects are parameterised in marketer units: ``roi[c]`` is the channel's new patients
 per $1,000 over the fitted history; ``beta[c]`` is derived from it, so the prior is stated
 where the data speak and is scaled from the data (total new patients and total spend).
-Market deviations ``beta[g, c] = beta[c] * exp(sigma_beta * z[g, c])`` are non-centred (weakly
-informed by the data; ``sigma_beta`` is a fixed prior scale); market baselines
-``a[g] ~ Normal(a0, sigma_a)`` are centred (each market's counts pin its baseline down, where a
-non-centred form mixes badly); a national fit (one market) has ``a = a0``. The baseline is
-sampled in coordinates that follow how new patients split between baseline and media
-(:mod:`models.mmm.baseline`).
+Market deviations ``beta[g, c] = beta[c] * exp(sigma_beta * z[g, c])`` are non-centred; market
+baselines ``a[g] ~ Normal(a0, sigma_a)``; a national fit (one market) has ``a = a0``. The
+baseline is sampled in coordinates that follow how new patients split between baseline and
+media (:mod:`models.mmm.baseline`).
+
+Named coords come from the data: ``geo`` (market codes), ``week`` (ISO Monday dates),
+``channel``, ``fourier``, ``control`` (control names). Spend is ``pm.Data("spend")`` (USD, geo x
+week x channel) so contributions can be recomputed for other spend with ``pm.set_data``; the
+model's ``roi`` normalisation uses the fitted spend as a constant, so a new spend changes the
+contributions, never the parameters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from models.calendar import holiday_weeks, yearly_fourier
 from models.mmm.baseline import sampled_log_baseline, stated_log_baseline
-from models.mmm.transforms import GeometricAdstock, HillSaturation
+from models.mmm.transforms import (
+    Adstock,
+    Params,
+    Saturation,
+    apply_weights,
+    draw_params,
+    lagged,
+    pt_lagged,
+)
 from models.panel import Panel
+
+#: Names of the large deterministics that are defined in the model but not stored per draw
+#: (compute them from the stored parameters with ``pm.compute_deterministics`` when needed).
+LARGE_DETERMINISTICS = ("channel_contribution", "mu")
 
 
 @dataclass(frozen=True)
@@ -84,7 +106,8 @@ class LiftData:
         lagged_high: (n_t, n_test_weeks, max_lag) normalised spend per capita, higher-spend path.
         lagged_low: (n_t, n_test_weeks, max_lag) normalised spend per capita, lower-spend path.
         observed: measured incremental new patients (higher minus lower spend).
-        sd: its standard error, ``(hi - lo) / 3.29``.
+        sd: scale of the measurement error (see :mod:`models.mmm.calibration`).
+        nu: Student-t degrees of freedom of the measurement error.
     """
 
     channel: int
@@ -93,6 +116,7 @@ class LiftData:
     lagged_low: np.ndarray
     observed: float
     sd: float
+    nu: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +124,8 @@ class ModelData:
     """Everything the model needs, precomputed from a panel.
 
     Attributes:
-        y: (n_geos, n_weeks) new patients (integers).
+        y: (n_geos, n_weeks) new patients (integers; 0 where not observed).
+        observed: (n_geos, n_weeks) bool, market-weeks whose new patients enter the likelihood.
         pop: (n_geos,) population.
         spend: (n_geos, n_weeks, n_channels) USD.
         spend_unit: (n_channels,) mean non-zero weekly spend per capita (USD per person).
@@ -110,13 +135,14 @@ class ModelData:
         fourier: (n_weeks, 2 * n_fourier).
         holiday: (n_weeks,) 0/1.
         controls: (n_geos, n_weeks, n_controls) standardised.
-        observed: (n_weeks,) bool, weeks whose new patients enter the likelihood.
         roi_centre: prior centre of new patients per $1,000 (all channels).
         log_rate_centre: prior centre of the log baseline new patients per person per week.
+        coords: named coords ``geo``, ``week`` (ISO dates), ``fourier``, ``control``.
         lift: calibration terms.
     """
 
     y: np.ndarray
+    observed: np.ndarray
     pop: np.ndarray
     spend: np.ndarray
     spend_unit: np.ndarray
@@ -126,9 +152,9 @@ class ModelData:
     fourier: np.ndarray
     holiday: np.ndarray
     controls: np.ndarray
-    observed: np.ndarray
     roi_centre: float
     log_rate_centre: float
+    coords: dict = field(default_factory=dict)
     lift: tuple[LiftData, ...] = ()
 
     @property
@@ -155,15 +181,30 @@ def spend_unit(panel: Panel) -> np.ndarray:
     return units
 
 
+def panel_observed(panel: Panel) -> np.ndarray:
+    """(n_geos, n_weeks) bool: market-weeks whose new patients were measured (all, for a panel
+    without a mask)."""
+    mask = getattr(panel, "observed", None)
+    if mask is None:
+        return np.ones((panel.n_geos, panel.n_weeks), dtype=bool)
+    return np.asarray(mask, dtype=bool)
+
+
 def model_data(
     panel: Panel,
-    adstock: GeometricAdstock,
+    adstock: Adstock,
     priors: Priors,
     n_fourier: int = 2,
     observed: np.ndarray | None = None,
     lift: Sequence[LiftData] = (),
+    holiday_country: str = "US",
 ) -> ModelData:
-    """Precompute the model inputs from a panel (see :class:`ModelData`)."""
+    """Precompute the model inputs from a panel (see :class:`ModelData`).
+
+    Args:
+        observed: (n_weeks,) bool, weeks to fit (False: held out); combined with the panel's
+            own mask of measured market-weeks.
+    """
     pop = panel.population.astype(float)
     unit = spend_unit(panel)
     x = panel.spend / pop[:, None, None] / unit[None, None, :]
@@ -174,37 +215,46 @@ def model_data(
         sd = controls.reshape(-1, controls.shape[2]).std(axis=0)
         mean = controls.reshape(-1, controls.shape[2]).mean(axis=0)
         controls = (controls - mean) / np.where(sd > 0, sd, 1.0)
-    obs = np.ones(n_w, dtype=bool) if observed is None else np.asarray(observed, dtype=bool)
-    y = panel.new_patients
-    total_y = float(y[:, obs].sum())
-    total_spend = float(panel.spend[:, obs, :].sum())
+    obs = panel_observed(panel)
+    if observed is not None:
+        obs = obs & np.asarray(observed, dtype=bool)[None, :]
+    y = np.where(obs, panel.new_patients, 0.0)
+    total_y = float(y.sum())
+    # spend of the fitted market-weeks, per person-week fitted: the media share guess is a share
+    # of the new patients in the same market-weeks
+    total_spend = float((panel.spend * obs[:, :, None]).sum())
     roi_centre = priors.media_share * total_y / max(total_spend, 1e-9) * 1000.0
-    rate = total_y / (pop.sum() * obs.sum())
+    rate = total_y / max(float((pop[:, None] * obs).sum()), 1.0)
     return ModelData(
         y=np.asarray(np.rint(y), dtype=np.int64),
+        observed=obs,
         pop=pop,
         spend=panel.spend.astype(float),
         spend_unit=unit,
         x=x,
-        lagged=adstock.lagged(x),
+        lagged=lagged(x, adstock.max_lag),
         t=t,
         fourier=yearly_fourier(panel.weeks, n_fourier) if n_fourier else np.zeros((n_w, 0)),
-        holiday=holiday_weeks(panel.weeks).astype(float),
+        holiday=holiday_weeks(panel.weeks, holiday_country).astype(float),
         controls=controls,
-        observed=obs,
         roi_centre=roi_centre,
         log_rate_centre=float(np.log(max(rate * (1.0 - priors.media_share), 1e-12))),
+        coords={
+            "geo": list(panel.geos),
+            "week": [str(w) for w in panel.weeks.astype("datetime64[D]")],
+            "fourier": [f"{f}_{k}" for f in ("sin", "cos") for k in range(1, n_fourier + 1)],
+            "control": list(panel.control_names),
+        },
         lift=tuple(lift),
     )
 
 
 def build_model(
     data: ModelData,
-    adstock: GeometricAdstock,
-    saturation: HillSaturation,
+    adstock: Adstock,
+    saturation: Saturation,
     priors: Priors,
     channels: Sequence[str],
-    keep_mean: bool = False,
     prior_predictive: bool = False,
 ):
     """The PyMC model. Parameters are named as in the module docstring.
@@ -213,30 +263,31 @@ def build_model(
     cannot be forward-sampled; ``prior_predictive`` builds the same model with its stated
     priors as random variables instead, for ``pm.sample_prior_predictive``.
 
-    Deterministics kept in the trace (small): ``beta`` (n_geos, n_channels) new patients per
-    person per week at full saturation, ``decay``, ``half_saturation``,
-    ``slope`` (n_channels,). With ``keep_mean`` also ``mu`` (n_geos, n_weeks), the mean new
-    patients (large: for checks, not for default fits).
+    Deterministics: ``beta`` (geo, channel) new patients per person per week at full
+    saturation; ``channel_contribution`` (geo, week, channel) and ``mu`` (geo, week), new
+    patients (large: a fit does not store them per draw, see :func:`stored_var_names`). The likelihood ``new_patients`` is observed on the market-weeks
+    listed by ``pm.Data("obs_index")`` (flat indices into geo x week), whose counts are
+    ``pm.Data("new_patients_observed")``; ``pm.Data("obs_weight")`` (geo, week) is the same mask
+    as 0/1 weights. Change all three together (``compiled.with_data``) to fit other weeks.
     """
     import pymc as pm
     import pytensor.tensor as pt
 
-    n_g, n_w = data.n_geos, data.n_weeks
     if not data.observed.any():
-        raise ValueError("no week is observed")
-    coords = {
-        "geo": np.arange(n_g),
-        "week": np.arange(n_w),
-        "channel": list(channels),
-        "fourier": np.arange(data.fourier.shape[1]),
-        "control": np.arange(data.controls.shape[2]),
-    }
+        raise ValueError("no market-week is observed")
+    coords = {**data.coords, "channel": list(channels)}
+    if not coords.get("geo"):  # ModelData built by hand (tests)
+        coords |= {"geo": np.arange(data.n_geos), "week": np.arange(data.n_weeks)}
+    coords.setdefault("fourier", np.arange(data.fourier.shape[1]))
+    coords.setdefault("control", np.arange(data.controls.shape[2]))
     pop = data.pop
-    a_dec, b_dec = adstock.decay_prior
+    n_g = data.n_geos
+    obs_idx = np.flatnonzero(data.observed.ravel())
     with pm.Model(coords=coords) as model:
-        # 1 for weeks whose new patients enter the likelihood (0: held out); data, so that a
-        # compiled model can be re-sampled with other weeks held out (nutpie ``with_data``)
-        obs_w = pm.Data("obs_weight", data.observed.astype(float), dims="week")
+        spend = pm.Data("spend", data.spend, dims=("geo", "week", "channel"))
+        obs_w = pm.Data("obs_weight", data.observed.astype(float), dims=("geo", "week"))
+        obs_index = pm.Data("obs_index", obs_idx)
+        y_obs = pm.Data("new_patients_observed", data.y.ravel()[obs_idx])
         # --- media
         # new patients per $1,000 over the fitted weeks, around a level shared by the channels
         log_centre = np.log(data.roi_centre)
@@ -246,30 +297,30 @@ def build_model(
         else:  # one series pins no channel down: the level stays at its centre, same marginal
             roi_sd = float(np.hypot(priors.roi_level_sd, priors.roi_sd))
             roi = pm.LogNormal("roi", mu=log_centre, sigma=roi_sd, dims="channel")
-        decay = pm.Beta("decay", alpha=a_dec, beta=b_dec, dims="channel")
-        k = pm.LogNormal(
-            "half_saturation", mu=0.0, sigma=saturation.half_saturation_sd, dims="channel"
-        )
-        slope = pm.Gamma(
-            "slope", mu=saturation.slope_mean, sigma=saturation.slope_sd, dims="channel"
-        )
+        ad_params = adstock.pm_priors()
+        sat_params = {k: v[None, None, :] for k, v in saturation.pm_priors().items()}
         if n_g > 1:
-            # the spread is fixed (see Priors.beta_geo_scale): a learned scale formed a funnel
             sigma_beta = priors.beta_geo_scale
             z_beta = pm.Normal("z_beta", 0.0, 1.0, dims=("geo", "channel"))
             geo_mult = pt.exp(sigma_beta * z_beta)  # (g, c)
         else:  # one market (a national fit): no market deviations to pool
             geo_mult = pt.ones((1, len(channels)))
 
-        w = GeometricAdstock.pt_weights(decay, adstock.max_lag)  # (c, L)
-        ad = (pt.as_tensor_variable(data.lagged) * w[None, None, :, :]).sum(axis=-1)
-        h = saturation.pt_apply(ad, k[None, None, :], slope[None, None, :])  # (g, w, c)
-        # contributions and spend over the fitted weeks with beta_c = 1, (c,)
-        raw_total = (pop[:, None] * geo_mult * (h * obs_w[None, :, None]).sum(axis=1)).sum(axis=0)
-        spend_total = (data.spend * obs_w[None, :, None]).sum(axis=(0, 1))
+        w = adstock.pt_weights(ad_params)  # (c, L)
+        # the fitted spend as a constant: fixes beta from roi (unchanged by pm.set_data)
+        h_fit = saturation.pt_apply((pt.as_tensor_variable(data.lagged) * w).sum(axis=-1), sat_params)
+        raw_total = (pop[:, None] * geo_mult * (h_fit * obs_w[:, :, None]).sum(axis=1)).sum(axis=0)
+        spend_total = (data.spend * data.observed[:, :, None]).sum(axis=(0, 1))
         beta_c = roi * spend_total / 1000.0 / raw_total
         beta = pm.Deterministic("beta", beta_c[None, :] * geo_mult, dims=("geo", "channel"))
-        media = (h * (pop[:, None] * beta)[:, None, :]).sum(axis=-1)  # (g, w)
+        x = spend / (pop[:, None, None] * data.spend_unit[None, None, :])
+        h = saturation.pt_apply((pt_lagged(x, adstock.max_lag) * w).sum(axis=-1), sat_params)
+        contrib = pm.Deterministic(
+            "channel_contribution",
+            h * (pop[:, None] * beta)[:, None, :],
+            dims=("geo", "week", "channel"),
+        )
+        media = contrib.sum(axis=-1)  # (g, w)
 
         # --- baseline
         if prior_predictive:
@@ -278,37 +329,43 @@ def build_model(
             log_base = sampled_log_baseline(data, priors, media, obs_w)
         baseline = pop[:, None] * pt.exp(log_base)
         mu = baseline + media
-        if keep_mean:
-            mu = pm.Deterministic("mu", mu, dims=("geo", "week"))
+        mu = pm.Deterministic("mu", mu, dims=("geo", "week"))
 
         inv_sqrt_alpha = pm.HalfNormal("inv_sqrt_alpha", sigma=priors.dispersion_sd)
         alpha = 1.0 / inv_sqrt_alpha**2
-        loglik = pm.logp(pm.NegativeBinomial.dist(mu=mu, alpha=alpha), data.y)  # (g, w)
-        pm.Potential("new_patients_loglik", (loglik * obs_w[None, :]).sum())
+        pm.NegativeBinomial(
+            "new_patients", mu=mu.ravel()[obs_index], alpha=alpha, observed=y_obs
+        )
 
         # --- lift-test calibration
         for i, lt in enumerate(data.lift):
             c = lt.channel
             w_c = w[c]
-            hi = saturation.pt_apply((lt.lagged_high * w_c).sum(axis=-1), k[c], slope[c])
-            lo = saturation.pt_apply((lt.lagged_low * w_c).sum(axis=-1), k[c], slope[c])
+            p_c = {k: v[0, 0, c] for k, v in sat_params.items()}
+            hi = saturation.pt_apply((lt.lagged_high * w_c).sum(axis=-1), p_c)
+            lo = saturation.pt_apply((lt.lagged_low * w_c).sum(axis=-1), p_c)
             scale = pop[lt.geos] * beta[lt.geos, c]  # (n_t,)
             pred = (scale[:, None] * (hi - lo)).sum()
-            pm.Normal(f"lift_{i}", mu=pred, sigma=lt.sd, observed=lt.observed)
+            pm.StudentT(f"lift_{i}", nu=lt.nu, mu=pred, sigma=lt.sd, observed=lt.observed)
     return model
+
+
+def stored_var_names(model) -> list[str]:
+    """Names a fit stores per draw: every free variable and deterministic but the large ones."""
+    names = [v.name for v in model.free_RVs] + [v.name for v in model.deterministics]
+    return [n for n in names if n not in LARGE_DETERMINISTICS]
 
 
 @dataclass(frozen=True)
 class Draws:
     """Posterior draws flattened over chains, as numpy arrays (``n`` draws first).
 
-    Shapes: roi, decay, half_saturation, slope (n, C); beta (n, G, C); a_geo (n, G); trend,
-    holiday, alpha (n,); gamma (n, F); delta (n, K).
+    Shapes: adstock and saturation parameters {name: (n, C)}; beta (n, G, C); a_geo (n, G);
+    trend, holiday, alpha (n,); gamma (n, F); delta (n, K).
     """
 
-    decay: np.ndarray
-    half_saturation: np.ndarray
-    slope: np.ndarray
+    adstock: Params
+    saturation: Params
     beta: np.ndarray
     a_geo: np.ndarray
     trend: np.ndarray
@@ -318,7 +375,14 @@ class Draws:
     alpha: np.ndarray
 
     @classmethod
-    def from_idata(cls, idata, n_controls: int, group: str = "posterior") -> Draws:
+    def from_idata(
+        cls,
+        idata,
+        n_controls: int,
+        adstock: Adstock,
+        saturation: Saturation,
+        group: str = "posterior",
+    ) -> Draws:
         post = idata[group]
 
         def flat(name: str) -> np.ndarray:
@@ -327,9 +391,8 @@ class Draws:
 
         n = post.sizes["chain"] * post.sizes["draw"]
         return cls(
-            decay=flat("decay"),
-            half_saturation=flat("half_saturation"),
-            slope=flat("slope"),
+            adstock={k: flat(k) for k in adstock.param_names},
+            saturation={k: flat(k) for k in saturation.param_names},
             beta=flat("beta"),
             a_geo=flat("a_geo"),
             trend=flat("trend"),
@@ -341,31 +404,36 @@ class Draws:
 
     @property
     def n(self) -> int:
-        return self.decay.shape[0]
+        return self.beta.shape[0]
 
     def take(self, idx: np.ndarray) -> Draws:
         """A subset of draws."""
-        return Draws(**{f: getattr(self, f)[idx] for f in self.__dataclass_fields__})
+        out = {}
+        for f in self.__dataclass_fields__:
+            v = getattr(self, f)
+            out[f] = {k: a[idx] for k, a in v.items()} if isinstance(v, dict) else v[idx]
+        return Draws(**out)
 
 
 def media_contrib(
-    draws: Draws, lagged: np.ndarray, pop: np.ndarray, adstock: GeometricAdstock
+    draws: Draws,
+    lagged_x: np.ndarray,
+    pop: np.ndarray,
+    adstock: Adstock,
+    saturation: Saturation,
 ) -> np.ndarray:
-    """Channel contributions (numpy), new patients.
+    """Channel contributions (numpy, the same as the model's ``channel_contribution``).
 
     Args:
         draws: n posterior draws.
-        lagged: (G, W, C, L) lagged normalised spend per capita.
+        lagged_x: (G, W, C, L) lagged normalised spend per capita.
         pop: (G,).
 
     Returns:
-        (n, G, W, C).
+        (n, G, W, C) new patients.
     """
-    wts = adstock.weights(draws.decay)  # (n, C, L)
-    ad = GeometricAdstock.apply_draws(lagged, wts)
-    h = HillSaturation.apply(
-        ad, draws.half_saturation[:, None, None, :], draws.slope[:, None, None, :]
-    )
+    ad = apply_weights(lagged_x, adstock.weights(draws.adstock))  # (n, G, W, C)
+    h = saturation.apply(ad, draw_params(draws.saturation, 2))
     return pop[None, :, None, None] * draws.beta[:, :, None, :] * h
 
 

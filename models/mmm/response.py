@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.mmm.transforms import GeometricAdstock, HillSaturation
+from models.mmm.transforms import (
+    ADSTOCKS,
+    SATURATIONS,
+    Adstock,
+    Params,
+    Saturation,
+    apply_weights,
+    draw_params,
+)
 
 
 class ResponseModel:
@@ -22,7 +30,8 @@ class ResponseModel:
         lagged_pre: (n_geos, n_window_weeks, n_channels, max_lag) normalised spend per capita
             lagged, with the window's own spend set to zero (carry-in from before the window).
         lagged_win: same, with only the window's spend (the part ``spend_scale`` multiplies).
-        decay, half_saturation, slope: (n_draws, n_channels).
+        adstock, saturation: the fitted transforms (their settings; priors are not used here).
+        adstock_params, saturation_params: {name: (n_draws, n_channels)} posterior draws.
         beta: (n_draws, n_geos, n_channels) new patients per person per week at saturation.
     """
 
@@ -34,9 +43,10 @@ class ResponseModel:
         pop: np.ndarray,
         lagged_pre: np.ndarray,
         lagged_win: np.ndarray,
-        decay: np.ndarray,
-        half_saturation: np.ndarray,
-        slope: np.ndarray,
+        adstock: Adstock,
+        saturation: Saturation,
+        adstock_params: Params,
+        saturation_params: Params,
         beta: np.ndarray,
     ) -> None:
         self.channels = tuple(channels)
@@ -45,23 +55,26 @@ class ResponseModel:
         self.pop = np.asarray(pop, dtype=float)
         self.lagged_pre = np.asarray(lagged_pre, dtype=float)
         self.lagged_win = np.asarray(lagged_win, dtype=float)
-        self.decay = np.asarray(decay, dtype=float)
-        self.half_saturation = np.asarray(half_saturation, dtype=float)
-        self.slope = np.asarray(slope, dtype=float)
+        self.adstock = adstock
+        self.saturation = saturation
+        self.adstock_params = {k: np.asarray(v, dtype=float) for k, v in adstock_params.items()}
+        self.saturation_params = {
+            k: np.asarray(v, dtype=float) for k, v in saturation_params.items()
+        }
         self.beta = np.asarray(beta, dtype=float)
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_draws(self) -> int:
-        return self.decay.shape[0]
+        return self.beta.shape[0]
 
     def _adstocked(self) -> tuple[np.ndarray, np.ndarray]:
         if self._cache is None:
-            ad = GeometricAdstock(max_lag=self.lagged_pre.shape[-1])
-            wts = ad.weights(self.decay)  # (n, C, L)
-            pre = GeometricAdstock.apply_draws(self.lagged_pre, wts)
-            win = GeometricAdstock.apply_draws(self.lagged_win, wts)
-            self._cache = (pre, win)
+            wts = self.adstock.weights(self.adstock_params)  # (n, C, L)
+            self._cache = (
+                apply_weights(self.lagged_pre, wts),
+                apply_weights(self.lagged_win, wts),
+            )
         return self._cache
 
     def new_patients(self, spend_scale: np.ndarray) -> np.ndarray:
@@ -83,9 +96,7 @@ class ResponseModel:
             raise ValueError(f"spend_scale must have shape ({len(self.channels)},)")
         pre, win = self._adstocked()
         x = pre + scale[None, None, None, :] * win
-        h = HillSaturation.apply(
-            x, self.half_saturation[:, None, None, :], self.slope[:, None, None, :]
-        )
+        h = self.saturation.apply(x, draw_params(self.saturation_params, 2))
         contrib = self.pop[None, :, None, None] * self.beta[:, :, None, :] * h
         return contrib.sum(axis=(1, 2))
 
@@ -98,7 +109,7 @@ class ResponseModel:
         return weekly > self.max_weekly_spend
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Plain arrays for ``np.savez``."""
+        """Plain arrays for ``np.savez`` (transform kinds and the lag length included)."""
         return {
             "channels": np.array(self.channels, dtype=str),
             "window_spend": self.window_spend,
@@ -106,17 +117,27 @@ class ResponseModel:
             "pop": self.pop,
             "lagged_pre": self.lagged_pre,
             "lagged_win": self.lagged_win,
-            "decay": self.decay,
-            "half_saturation": self.half_saturation,
-            "slope": self.slope,
+            "adstock_kind": np.array(self.adstock.kind),
+            "saturation_kind": np.array(self.saturation.kind),
+            "max_lag": np.array(self.adstock.max_lag),
+            **{f"adstock__{k}": v for k, v in self.adstock_params.items()},
+            **{f"saturation__{k}": v for k, v in self.saturation_params.items()},
             "beta": self.beta,
         }
 
     @classmethod
     def from_arrays(cls, d) -> ResponseModel:
         """Inverse of :meth:`to_arrays` (accepts the mapping ``np.load`` returns)."""
+        adstock = ADSTOCKS[str(d["adstock_kind"])](max_lag=int(d["max_lag"]))
+        saturation = SATURATIONS[str(d["saturation_kind"])]()
         return cls(
             channels=tuple(str(c) for c in d["channels"]),
+            adstock=adstock,
+            saturation=saturation,
+            adstock_params={k: np.asarray(d[f"adstock__{k}"]) for k in adstock.param_names},
+            saturation_params={
+                k: np.asarray(d[f"saturation__{k}"]) for k in saturation.param_names
+            },
             **{
                 k: np.asarray(d[k])
                 for k in (
@@ -125,9 +146,6 @@ class ResponseModel:
                     "pop",
                     "lagged_pre",
                     "lagged_win",
-                    "decay",
-                    "half_saturation",
-                    "slope",
                     "beta",
                 )
             },

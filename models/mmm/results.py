@@ -7,14 +7,14 @@ import polars as pl
 
 from models.mmm.model import Draws, ModelData, baseline_mean, media_contrib
 from models.mmm.response import ResponseModel
-from models.mmm.transforms import GeometricAdstock, HillSaturation
+from models.mmm.transforms import Adstock, Saturation, channel_params, lagged
 
 Q = (5.0, 50.0, 95.0)
 CHUNK = 200
 
 
 def split_lagged(
-    data: ModelData, window: np.ndarray, adstock: GeometricAdstock
+    data: ModelData, window: np.ndarray, max_lag: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lagged normalised spend for the window weeks, split into carry-in and window spend.
 
@@ -24,7 +24,7 @@ def split_lagged(
     """
     x_pre = np.where(window[None, :, None], 0.0, data.x)
     x_win = np.where(window[None, :, None], data.x, 0.0)
-    return adstock.lagged(x_pre)[:, window], adstock.lagged(x_win)[:, window]
+    return lagged(x_pre, max_lag)[:, window], lagged(x_win, max_lag)[:, window]
 
 
 def window_incremental(
@@ -32,14 +32,15 @@ def window_incremental(
     lagged_pre: np.ndarray,
     lagged_win: np.ndarray,
     pop: np.ndarray,
-    adstock: GeometricAdstock,
+    adstock: Adstock,
+    saturation: Saturation,
     scale: float = 1.0,
 ) -> np.ndarray:
     """(n, C) new patients each channel caused in the window with window spend x ``scale``."""
     out = []
     for s in range(0, draws.n, CHUNK):
         d = draws.take(np.arange(s, min(s + CHUNK, draws.n)))
-        out.append(media_contrib(d, lagged_pre + scale * lagged_win, pop, adstock).sum(axis=(1, 2)))
+        out.append(media_contrib(d, lagged_pre + scale * lagged_win, pop, adstock, saturation).sum(axis=(1, 2)))
     return np.concatenate(out)
 
 
@@ -92,13 +93,13 @@ def channel_summary(
 
 
 def national_components(
-    draws: Draws, data: ModelData, adstock: GeometricAdstock
+    draws: Draws, data: ModelData, adstock: Adstock, saturation: Saturation
 ) -> tuple[np.ndarray, np.ndarray]:
     """National media contributions (n, W, C) and baseline (n, W), new patients per week."""
     media, base = [], []
     for s in range(0, draws.n, CHUNK):
         d = draws.take(np.arange(s, min(s + CHUNK, draws.n)))
-        media.append(media_contrib(d, data.lagged, data.pop, adstock).sum(axis=1))
+        media.append(media_contrib(d, data.lagged, data.pop, adstock, saturation).sum(axis=1))
         base.append(baseline_mean(d, data).sum(axis=1))
     return np.concatenate(media), np.concatenate(base)
 
@@ -156,6 +157,7 @@ def response_curves(
     draws: Draws,
     data: ModelData,
     window: np.ndarray,
+    saturation: Saturation,
     n_points: int = 41,
 ) -> pl.DataFrame:
     """Steady-state national weekly new patients vs national weekly spend, per channel.
@@ -173,9 +175,7 @@ def response_curves(
         grid = np.linspace(0.0, 2.0 * float(nat_weekly[:, c].max()), n_points)
         grid = np.unique(np.append(grid, current))
         x = grid[:, None] * share[None, :] / data.pop[None, :] / data.spend_unit[c]  # (S, G)
-        h = HillSaturation.apply(
-            x[None], draws.half_saturation[:, c, None, None], draws.slope[:, c, None, None]
-        )  # (n, S, G)
+        h = saturation.apply(x[None], channel_params(draws.saturation, c, 2))  # (n, S, G)
         npat = (data.pop[None, None, :] * draws.beta[:, None, :, c] * h).sum(axis=-1)
         med, lo, hi = _q(npat)
         rows.append(
@@ -198,13 +198,14 @@ def response_model(
     draws: Draws,
     data: ModelData,
     window: np.ndarray,
-    adstock: GeometricAdstock,
+    adstock: Adstock,
+    saturation: Saturation,
     n_draws: int,
 ) -> ResponseModel:
     """A :class:`ResponseModel` on ``n_draws`` draws picked evenly from the posterior."""
     idx = np.unique(np.linspace(0, draws.n - 1, min(n_draws, draws.n)).astype(int))
     d = draws.take(idx)
-    pre, win = split_lagged(data, window, adstock)
+    pre, win = split_lagged(data, window, adstock.max_lag)
     return ResponseModel(
         channels=channels,
         window_spend=data.spend[:, window, :].sum(axis=(0, 1)),
@@ -212,8 +213,9 @@ def response_model(
         pop=data.pop,
         lagged_pre=pre,
         lagged_win=win,
-        decay=d.decay,
-        half_saturation=d.half_saturation,
-        slope=d.slope,
+        adstock=adstock,
+        saturation=saturation,
+        adstock_params=d.adstock,
+        saturation_params=d.saturation,
         beta=d.beta,
     )

@@ -1,13 +1,21 @@
-"""Media transforms: geometric adstock and Hill saturation.
+"""Media transforms: carry-over (adstock) and saturation, each a small class that owns its priors.
 
-Each transform is a small class holding its settings and default priors, with a numpy function
-(used for results from posterior draws) and a PyTensor function (used inside the PyMC model)
-that compute the same thing. Shapes follow the panel: ``(n_geos, n_weeks, n_channels)``.
+Each transform holds its settings and default priors (pymc-marketing's ``mmm/components`` is the
+model): ``pm_priors()`` creates its PyMC random variables (one per channel), ``weights`` /
+``apply`` compute it in numpy from posterior draws, and ``pt_weights`` / ``pt_apply`` compute the
+same inside the PyMC model. Parameters travel as dicts ``{name: array}`` whose last axis is the
+channel. Spend arrays follow the panel: ``(n_geos, n_weeks, n_channels)``.
+
+Adstock weights are normalised (they sum to one), so a constant spend keeps its level and the
+saturation's scale stays in units of spend. Saturation inputs are spend per capita in units of
+the channel's mean non-zero weekly spend per capita, so the priors fit any currency and market
+size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -15,13 +23,80 @@ import numpy as np
 #: capita. Keeps the gradient finite where adstocked spend is exactly zero (flighted channels).
 LOG_EPS = 1e-6
 
+Params = dict[str, np.ndarray]
+
+
+def lagged(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Stack of lagged copies along a new last axis.
+
+    Args:
+        x: (n_geos, n_weeks, n_channels).
+
+    Returns:
+        (n_geos, n_weeks, n_channels, max_lag); entry ``[..., w, c, l] = x[..., w - l, c]``, zero
+        where ``w - l < 0`` (spend before the first week counts as zero).
+    """
+    n_w = x.shape[1]
+    out = np.zeros((*x.shape, max_lag), dtype=float)
+    for lag in range(max_lag):
+        if lag < n_w:
+            out[:, lag:, :, lag] = x[:, : n_w - lag, :]
+    return out
+
+
+def pt_lagged(x, max_lag: int):
+    """PyTensor version of :func:`lagged`: (G, W, C) -> (G, W, C, L)."""
+    import pytensor.tensor as pt
+
+    shifted = [x]
+    for lag in range(1, max_lag):
+        shifted.append(pt.concatenate([pt.zeros_like(x[:, :lag]), x[:, :-lag]], axis=1))
+    return pt.stack(shifted, axis=-1)
+
+
+def apply_weights(lagged_x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Adstock for many posterior draws at once (numpy, a matrix product per channel).
+
+    Args:
+        lagged_x: (G, W, C, L) lagged spend.
+        weights: (n, C, L) lag weights per draw.
+
+    Returns:
+        (n, G, W, C).
+    """
+    n, n_c = weights.shape[0], weights.shape[1]
+    out = np.empty((n, *lagged_x.shape[:3]))
+    for c in range(n_c):
+        out[..., c] = np.moveaxis(lagged_x[:, :, c, :] @ weights[:, c, :].T, -1, 0)
+    return out
+
+
+class Adstock(Protocol):
+    """What the model needs of a carry-over transform."""
+
+    kind: ClassVar[str]
+    param_names: ClassVar[tuple[str, ...]]
+    max_lag: int
+
+    def pm_priors(self) -> dict: ...
+    def weights(self, params: Params) -> np.ndarray: ...
+    def pt_weights(self, params: dict): ...
+
+
+class Saturation(Protocol):
+    """What the model needs of a saturation transform."""
+
+    kind: ClassVar[str]
+    param_names: ClassVar[tuple[str, ...]]
+
+    def pm_priors(self) -> dict: ...
+    def apply(self, x: np.ndarray, params: Params) -> np.ndarray: ...
+    def pt_apply(self, x, params: dict): ...
+
 
 @dataclass(frozen=True)
 class GeometricAdstock:
-    """Geometric carry-over with normalised weights.
-
-    ``adstock[w] = sum_{l=0}^{L-1} decay**l * x[w - l] / sum_l decay**l`` (spend before the first
-    week counts as zero). Weights sum to one, so a constant spend stays the same level.
+    """Geometric carry-over: ``w[l] = decay**l / sum_l decay**l``, l = 0 .. L-1.
 
     Attributes:
         max_lag: L, the number of weeks a dollar acts for (this week included).
@@ -29,84 +104,87 @@ class GeometricAdstock:
         decay_concentration: ``alpha + beta`` of the Beta prior (larger is tighter).
     """
 
+    kind: ClassVar[str] = "geometric"
+    param_names: ClassVar[tuple[str, ...]] = ("decay",)
     max_lag: int = 8
     decay_mean: float = 0.4
     decay_concentration: float = 4.0
 
-    @property
-    def decay_prior(self) -> tuple[float, float]:
-        """(alpha, beta) of the Beta prior on the weekly decay."""
-        return (
-            self.decay_mean * self.decay_concentration,
-            (1.0 - self.decay_mean) * self.decay_concentration,
-        )
+    def pm_priors(self) -> dict:
+        """``decay`` (channel,) ~ Beta with the mean and concentration above."""
+        import pymc as pm
 
-    def weights(self, decay: np.ndarray) -> np.ndarray:
-        """Normalised lag weights.
+        a = self.decay_mean * self.decay_concentration
+        b = (1.0 - self.decay_mean) * self.decay_concentration
+        return {"decay": pm.Beta("decay", alpha=a, beta=b, dims="channel")}
 
-        Args:
-            decay: (...,) weekly decay in [0, 1).
-
-        Returns:
-            (..., max_lag) weights summing to one over the last axis.
-        """
-        decay = np.asarray(decay, dtype=float)
+    def weights(self, params: Params) -> np.ndarray:
+        """(..., C, L) weights summing to one over the last axis, from decay (..., C)."""
+        decay = np.asarray(params["decay"], dtype=float)
         w = decay[..., None] ** np.arange(self.max_lag)
         return w / w.sum(axis=-1, keepdims=True)
 
-    def lagged(self, x: np.ndarray) -> np.ndarray:
-        """Stack of lagged copies along a new last axis.
-
-        Args:
-            x: (n_geos, n_weeks, n_channels).
-
-        Returns:
-            (n_geos, n_weeks, n_channels, max_lag); entry ``[..., w, c, l] = x[..., w - l, c]``,
-            zero where ``w - l < 0``.
-        """
-        n_w = x.shape[1]
-        out = np.zeros((*x.shape, self.max_lag), dtype=float)
-        for lag in range(self.max_lag):
-            if lag < n_w:
-                out[:, lag:, :, lag] = x[:, : n_w - lag, :]
-        return out
-
-    def apply(self, x: np.ndarray, decay: np.ndarray) -> np.ndarray:
-        """Adstocked series (numpy).
-
-        Args:
-            x: (n_geos, n_weeks, n_channels) spend (any unit).
-            decay: (n_channels,) weekly decay.
-
-        Returns:
-            (n_geos, n_weeks, n_channels), same unit as ``x``.
-        """
-        return np.einsum("gwcl,cl->gwc", self.lagged(x), self.weights(decay))
-
-    @staticmethod
-    def apply_draws(lagged: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Adstock for many posterior draws at once (numpy, matrix products per channel).
-
-        Args:
-            lagged: (G, W, C, L) lagged spend.
-            weights: (n, C, L) lag weights per draw.
-
-        Returns:
-            (n, G, W, C).
-        """
-        n, n_c = weights.shape[0], weights.shape[1]
-        out = np.empty((n, *lagged.shape[:3]))
-        for c in range(n_c):
-            out[..., c] = np.moveaxis(lagged[:, :, c, :] @ weights[:, c, :].T, -1, 0)
-        return out
-
-    @staticmethod
-    def pt_weights(decay, max_lag: int):
-        """PyTensor lag weights: decay (n_channels,) -> (n_channels, max_lag)."""
+    def pt_weights(self, params: dict):
+        """PyTensor weights (C, L)."""
         import pytensor.tensor as pt
 
-        w = decay[:, None] ** pt.arange(max_lag)[None, :]
+        w = params["decay"][:, None] ** pt.arange(self.max_lag)[None, :]
         return w / w.sum(axis=1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class WeibullAdstock:
+    """Delayed carry-over with a Weibull-density lag profile.
+
+    ``w[l] ∝ (k/λ) ((l+1)/λ)**(k-1) exp(-((l+1)/λ)**k)``, l = 0 .. L-1, normalised. A shape
+    ``k > 1`` peaks after the week of spend (a delayed effect, e.g. TV or mail); ``k <= 1``
+    decays from the first week like a geometric adstock.
+
+    Attributes:
+        max_lag: L, weeks a dollar acts for.
+        shape_mean, shape_sd: Gamma prior on the shape ``k``.
+        scale_median, scale_sd: LogNormal prior on the scale ``λ`` in weeks (median, log sd).
+    """
+
+    kind: ClassVar[str] = "weibull"
+    param_names: ClassVar[tuple[str, ...]] = ("lag_shape", "lag_scale")
+    max_lag: int = 8
+    shape_mean: float = 1.5
+    shape_sd: float = 0.75
+    scale_median: float = 2.0
+    scale_sd: float = 0.6
+
+    def pm_priors(self) -> dict:
+        """``lag_shape`` and ``lag_scale`` (channel,)."""
+        import pymc as pm
+
+        return {
+            "lag_shape": pm.Gamma(
+                "lag_shape", mu=self.shape_mean, sigma=self.shape_sd, dims="channel"
+            ),
+            "lag_scale": pm.LogNormal(
+                "lag_scale", mu=np.log(self.scale_median), sigma=self.scale_sd, dims="channel"
+            ),
+        }
+
+    def weights(self, params: Params) -> np.ndarray:
+        """(..., C, L) normalised weights from lag_shape, lag_scale (..., C)."""
+        k = np.asarray(params["lag_shape"], dtype=float)[..., None]
+        lam = np.asarray(params["lag_scale"], dtype=float)[..., None]
+        u = (np.arange(self.max_lag) + 1.0) / lam
+        logw = np.log(k / lam) + (k - 1.0) * np.log(u) - u**k
+        w = np.exp(logw - logw.max(axis=-1, keepdims=True))
+        return w / w.sum(axis=-1, keepdims=True)
+
+    def pt_weights(self, params: dict):
+        """PyTensor weights (C, L)."""
+        import pytensor.tensor as pt
+
+        k = params["lag_shape"][:, None]
+        lam = params["lag_scale"][:, None]
+        u = (pt.arange(self.max_lag) + 1.0)[None, :] / lam
+        logw = pt.log(k / lam) + (k - 1.0) * pt.log(u) - u**k
+        return pt.special.softmax(logw, axis=1)
 
 
 @dataclass(frozen=True)
@@ -115,26 +193,84 @@ class HillSaturation:
 
     Equal to ``x**s / (x**s + k**s)`` for ``x > 0`` (to within ``eps``) with finite gradients at
     zero spend. ``k`` (half saturation) is in units of the channel's mean non-zero weekly spend
-    per capita, so the default prior fits any currency scale and market size.
+    per capita. The prior on ``k`` is wide (a factor ~7 either way at 90%): a channel may be far
+    from or deep into saturation at its current spend, and the data, not the prior, should say.
 
     Attributes:
         half_saturation_sd: sd of the LogNormal(0, sd) prior on ``k``.
         slope_mean, slope_sd: mean and sd of the Gamma prior on the slope ``s``.
     """
 
-    half_saturation_sd: float = 0.5
+    kind: ClassVar[str] = "hill"
+    param_names: ClassVar[tuple[str, ...]] = ("half_saturation", "slope")
+    half_saturation_sd: float = 1.2
     slope_mean: float = 1.5
     slope_sd: float = 0.5
 
-    @staticmethod
-    def apply(x: np.ndarray, k: np.ndarray, slope: np.ndarray) -> np.ndarray:
-        """Saturated response in [0, 1) (numpy); ``k`` and ``slope`` broadcast against ``x``."""
-        z = slope * (np.log(x + LOG_EPS) - np.log(k))
+    def pm_priors(self) -> dict:
+        """``half_saturation`` and ``slope`` (channel,)."""
+        import pymc as pm
+
+        return {
+            "half_saturation": pm.LogNormal(
+                "half_saturation", mu=0.0, sigma=self.half_saturation_sd, dims="channel"
+            ),
+            "slope": pm.Gamma("slope", mu=self.slope_mean, sigma=self.slope_sd, dims="channel"),
+        }
+
+    def apply(self, x: np.ndarray, params: Params) -> np.ndarray:
+        """Saturated response in [0, 1) (numpy); params broadcast against ``x``."""
+        z = params["slope"] * (np.log(x + LOG_EPS) - np.log(params["half_saturation"]))
         return 0.5 * (1.0 + np.tanh(0.5 * z))
 
-    @staticmethod
-    def pt_apply(x, k, slope):
+    def pt_apply(self, x, params: dict):
         """Same as :meth:`apply` for PyTensor tensors."""
         import pytensor.tensor as pt
 
-        return pt.sigmoid(slope * (pt.log(x + LOG_EPS) - pt.log(k)))
+        return pt.sigmoid(params["slope"] * (pt.log(x + LOG_EPS) - pt.log(params["half_saturation"])))
+
+
+@dataclass(frozen=True)
+class LogisticSaturation:
+    """Logistic curve ``(1 - exp(-lam x)) / (1 + exp(-lam x)) = tanh(lam x / 2)``, in [0, 1).
+
+    Concave from zero spend (no S-shape). ``lam`` is per unit of the channel's mean non-zero
+    weekly spend per capita: at ``lam = 1`` current spend gives 46% of the maximum.
+
+    Attributes:
+        lam_sd: sd of the LogNormal(0, sd) prior on ``lam``.
+    """
+
+    kind: ClassVar[str] = "logistic"
+    param_names: ClassVar[tuple[str, ...]] = ("lam",)
+    lam_sd: float = 1.2
+
+    def pm_priors(self) -> dict:
+        """``lam`` (channel,)."""
+        import pymc as pm
+
+        return {"lam": pm.LogNormal("lam", mu=0.0, sigma=self.lam_sd, dims="channel")}
+
+    def apply(self, x: np.ndarray, params: Params) -> np.ndarray:
+        """Saturated response in [0, 1) (numpy); params broadcast against ``x``."""
+        return np.tanh(0.5 * params["lam"] * x)
+
+    def pt_apply(self, x, params: dict):
+        """Same as :meth:`apply` for PyTensor tensors."""
+        import pytensor.tensor as pt
+
+        return pt.tanh(0.5 * params["lam"] * x)
+
+
+ADSTOCKS: dict[str, type] = {c.kind: c for c in (GeometricAdstock, WeibullAdstock)}
+SATURATIONS: dict[str, type] = {c.kind: c for c in (HillSaturation, LogisticSaturation)}
+
+
+def channel_params(params: Params, c: int, ndim: int) -> Params:
+    """Parameters of channel ``c`` for draws (n, C), shaped (n, 1, ..., 1) with ``ndim`` ones."""
+    return {k: v[(slice(None), c) + (None,) * ndim] for k, v in params.items()}
+
+
+def draw_params(params: Params, ndim: int) -> Params:
+    """Parameters (n, C) shaped (n, 1, ..., 1, C) with ``ndim`` ones, to broadcast over data."""
+    return {k: v[(slice(None),) + (None,) * ndim + (slice(None),)] for k, v in params.items()}

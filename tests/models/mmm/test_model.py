@@ -27,7 +27,6 @@ def prior_draws(tiny_panel):
         cfg.saturation,
         cfg.priors,
         panel.channels,
-        keep_mean=True,
         prior_predictive=True,
     )
     idata = pm.sample_prior_predictive(draws=200, model=model, random_seed=1)
