@@ -145,11 +145,7 @@ def _read_controls(
 def control_gaps(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Per control name, the observed panel cells (market, week) that have no value and are
     filled with a mean by ``read_panel``; names with no gap are left out."""
-    return {
-        name: int(n)
-        for name, n in conn.execute(sql_text(CONTROL_GAPS_SQL)).fetchall()
-        if n
-    }
+    return {name: int(n) for name, n in conn.execute(sql_text(CONTROL_GAPS_SQL)).fetchall() if n}
 
 
 def read_experiments(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
