@@ -37,7 +37,7 @@ def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str
             f"The panel has {panel.n_weeks} weeks; the MMM needs at least {MIN_WEEKS} weeks "
             "(one full year) to separate seasonality from media."
         )
-    kpi_weeks = np.flatnonzero(panel.new_patients.sum(axis=0) > 0)
+    kpi_weeks = np.flatnonzero((panel.new_patients * panel.observed).sum(axis=0) > 0)
     spend_weeks = np.flatnonzero(panel.spend.sum(axis=(0, 2)) > 0)
     if kpi_weeks.size == 0:
         raise MMMInputError("No market has any new patients: there is nothing to fit.")
@@ -63,6 +63,7 @@ def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str
             weeks=panel.weeks[sl],
             spend=panel.spend[:, sl],
             new_patients=panel.new_patients[:, sl],
+            observed=panel.observed[:, sl],
             controls=panel.controls[:, sl],
         )
     if panel.n_weeks < MIN_WEEKS:
@@ -80,7 +81,7 @@ def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str
             channels=tuple(c for c, k in zip(panel.channels, has_spend, strict=True) if k),
             spend=panel.spend[:, :, has_spend],
         )
-    has_kpi = panel.new_patients.sum(axis=1) > 0
+    has_kpi = (panel.new_patients * panel.observed).sum(axis=1) > 0
     if not has_kpi.all():
         notes.append(
             f"Dropped {int((~has_kpi).sum())} market(s) with no new patients in any week "
@@ -92,6 +93,7 @@ def prepare_panel(panel: Panel, window_weeks: int = 52) -> tuple[Panel, list[str
             population=panel.population[has_kpi],
             spend=panel.spend[has_kpi],
             new_patients=panel.new_patients[has_kpi],
+            observed=panel.observed[has_kpi],
             controls=panel.controls[has_kpi],
         )
     if panel.n_geos == 0:

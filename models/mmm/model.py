@@ -181,15 +181,6 @@ def spend_unit(panel: Panel) -> np.ndarray:
     return units
 
 
-def panel_observed(panel: Panel) -> np.ndarray:
-    """(n_geos, n_weeks) bool: market-weeks whose new patients were measured (all, for a panel
-    without a mask)."""
-    mask = getattr(panel, "observed", None)
-    if mask is None:
-        return np.ones((panel.n_geos, panel.n_weeks), dtype=bool)
-    return np.asarray(mask, dtype=bool)
-
-
 def model_data(
     panel: Panel,
     adstock: Adstock,
@@ -215,7 +206,7 @@ def model_data(
         sd = controls.reshape(-1, controls.shape[2]).std(axis=0)
         mean = controls.reshape(-1, controls.shape[2]).mean(axis=0)
         controls = (controls - mean) / np.where(sd > 0, sd, 1.0)
-    obs = panel_observed(panel)
+    obs = panel.observed.copy()
     if observed is not None:
         obs = obs & np.asarray(observed, dtype=bool)[None, :]
     y = np.where(obs, panel.new_patients, 0.0)
@@ -235,7 +226,11 @@ def model_data(
         lagged=lagged(x, adstock.max_lag),
         t=t,
         fourier=yearly_fourier(panel.weeks, n_fourier) if n_fourier else np.zeros((n_w, 0)),
-        holiday=holiday_weeks(panel.weeks, holiday_country).astype(float),
+        holiday=(
+            holiday_weeks(panel.weeks)
+            if holiday_country == "US"
+            else holiday_weeks(panel.weeks, holiday_country)  # type: ignore[call-arg]
+        ).astype(float),
         controls=controls,
         roi_centre=roi_centre,
         log_rate_centre=float(np.log(max(rate * (1.0 - priors.media_share), 1e-12))),

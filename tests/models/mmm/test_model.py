@@ -46,8 +46,8 @@ def test_prior_predictive_is_positive_and_on_the_data_scale(prior_draws) -> None
 def test_numpy_mean_matches_the_pymc_graph(prior_draws) -> None:
     panel, data, idata = prior_draws
     cfg = MMMConfig()
-    draws = Draws.from_idata(idata, n_controls=0, group="prior")
-    mu_np = media_contrib(draws, data.lagged, data.pop, cfg.adstock).sum(-1) + baseline_mean(
+    draws = Draws.from_idata(idata, 0, cfg.adstock, cfg.saturation, group="prior")
+    mu_np = media_contrib(draws, data.lagged, data.pop, cfg.adstock, cfg.saturation).sum(-1) + baseline_mean(
         draws, data
     )
     mu_pm = idata.prior["mu"].values.reshape(mu_np.shape)
@@ -58,8 +58,8 @@ def test_prior_roi_matches_its_definition(prior_draws) -> None:
     """roi (new patients per $1,000 over the fitted weeks) is what the contributions give."""
     panel, data, idata = prior_draws
     cfg = MMMConfig()
-    draws = Draws.from_idata(idata, n_controls=0, group="prior")
-    contrib = media_contrib(draws, data.lagged, data.pop, cfg.adstock).sum(axis=(1, 2))
+    draws = Draws.from_idata(idata, 0, cfg.adstock, cfg.saturation, group="prior")
+    contrib = media_contrib(draws, data.lagged, data.pop, cfg.adstock, cfg.saturation).sum(axis=(1, 2))
     roi = idata.prior["roi"].values.reshape(contrib.shape)
     np.testing.assert_allclose(contrib / panel.spend.sum(axis=(0, 1)) * 1000, roi, rtol=1e-6)
 
@@ -69,9 +69,11 @@ def test_response_model_round_trip_and_monotone(prior_draws) -> None:
 
     panel, data, idata = prior_draws
     cfg = MMMConfig()
-    draws = Draws.from_idata(idata, n_controls=0, group="prior")
+    draws = Draws.from_idata(idata, 0, cfg.adstock, cfg.saturation, group="prior")
     window = panel.window(52)
-    rm = response_model(panel.channels, draws, data, window, cfg.adstock, n_draws=50)
+    rm = response_model(
+        panel.channels, draws, data, window, cfg.adstock, cfg.saturation, n_draws=50
+    )
     rm2 = ResponseModel.from_arrays(rm.to_arrays())
     base = rm2.new_patients(np.ones(2))
     assert base.shape == (50,)
