@@ -199,7 +199,7 @@ def oracle_config(oracle, base: MMMConfig) -> tuple[MMMConfig | None, str]:
     try:
         if oracle.adstock == "weibull":
             changes["adstock"] = transforms.WeibullAdstock(max_lag=oracle.max_lag)
-        elif oracle.max_lag != base.max_lag:
+        elif oracle.max_lag != base.adstock.max_lag:
             changes["adstock"] = transforms.GeometricAdstock(max_lag=oracle.max_lag)
         if oracle.saturation == "logistic":
             changes["saturation"] = transforms.LogisticSaturation()
