@@ -28,9 +28,16 @@ import numpy as np
 import polars as pl
 
 from models.geo.did import did_estimate
-from models.geo.inference import circular_block_sums, conformal_interval
+from models.geo.inference import (
+    SPACE,
+    PlaceboInSpace,
+    TimeConformal,
+    choose_inference,
+    circular_block_sums,
+    placebo_in_space,
+)
 from models.geo.spend import incremental_spend
-from models.geo.synthetic_control import choose_ridge, control_scale, fit_sc
+from models.geo.synthetic_control import choose_spec, control_scale, fit_sc
 from models.geo.types import DESIGNS, GeoTest, GeoTestResult
 from models.panel import Panel
 
@@ -174,46 +181,54 @@ def _failed(test: GeoTest, message: str) -> GeoTestResult:
 
 
 def estimate_effect(
-    y: np.ndarray, x: np.ndarray, n_post: int, level: float = LEVEL
+    y: np.ndarray, x: np.ndarray, n_post: int, n_treated: int = 1, level: float = LEVEL
 ) -> dict[str, object]:
-    """Synthetic-control estimate and conformal interval of a test's cumulative effect.
+    """Synthetic-control estimate of a test's cumulative effect, its interval and p-value.
 
     Args:
-        y: (n_times,) treated series, test weeks last.
+        y: (n_times,) treated series (the sum of ``n_treated`` markets), test weeks last.
         x: (n_times, n_controls) control series, same weeks.
         n_post: number of test weeks.
+        n_treated: markets summed in ``y`` (sets the size of placebo sets).
         level: confidence level.
 
     Returns:
         ``effect`` (actual - counterfactual, summed over the test weeks), ``lo``, ``hi``,
         ``p_value``, ``counterfactual`` (n_times,), ``band`` (pointwise half-width, n_times),
-        ``ridge``, ``method``, ``weights``.
+        ``spec`` (the regularisation), ``inference`` (a :class:`PlaceboInSpace` or
+        :class:`TimeConformal`: ``p_value(theta)``), ``method``, ``weights``.
     """
     n_pre = len(y) - n_post
     y_pre, x_pre = y[:n_pre], x[:n_pre]
     scale = control_scale(x_pre, y_pre)
-    ridge = choose_ridge(x_pre, y_pre, scale, n_post)
-    model = fit_sc(x_pre, y_pre, scale, ridge)
+    spec = choose_spec(x_pre, y_pre, scale, n_post)
+    model = fit_sc(x_pre, y_pre, scale, spec)
     cf = model.predict(x)
     effect = float(np.sum(y[n_pre:] - cf[n_pre:]))
-    resid_pre = y_pre - cf[:n_pre]
-    spread = 1.5 * float(np.std(circular_block_sums(resid_pre, n_post))) + 1e-6
-    conf = conformal_interval(x, y, n_post, scale, ridge, effect, spread, level=level)
+    inference: PlaceboInSpace | TimeConformal
+    if choose_inference(x.shape[1], n_treated) == SPACE:
+        inference = placebo_in_space(y, x, n_post, n_treated, spec)
+    else:
+        resid_pre = y_pre - cf[:n_pre]
+        spread = 1.5 * float(np.std(circular_block_sums(resid_pre, n_post))) + 1e-6
+        inference = TimeConformal(x, y, n_post, scale, spec, effect, spread)
+    lo, hi = inference.interval(level)
     # pointwise band for charts: quantile of single-week residuals of the all-weeks fit at the
-    # estimate (the one-week version of the same conformal test)
+    # estimate (the one-week version of the conformal test in time)
     y0 = y.copy()
     y0[n_pre:] -= effect / n_post
-    full = fit_sc(x, y0, scale, ridge)
+    full = fit_sc(x, y0, scale, spec)
     q = float(np.quantile(np.abs(y0 - full.predict(x)), level))
     return {
         "effect": effect,
-        "lo": conf.lo,
-        "hi": conf.hi,
-        "p_value": conf.p_value,
+        "lo": lo,
+        "hi": hi,
+        "p_value": inference.p_value(0.0),
         "counterfactual": cf,
         "band": np.full(len(y), q),
-        "ridge": ridge,
-        "method": f"{model.method}+conformal",
+        "spec": spec,
+        "inference": inference,
+        "method": f"{model.method}+{inference.method}",
         "weights": model.weights,
     }
 
@@ -240,7 +255,7 @@ def analyze_test(
     weeks = prep.weeks
     y = panel.new_patients[prep.treated][:, weeks].sum(axis=0).astype(float)
     x = panel.new_patients[prep.controls][:, weeks].T.astype(float)
-    est = estimate_effect(y, x, prep.n_post, level)
+    est = estimate_effect(y, x, prep.n_post, len(prep.treated), level)
     sign = -1.0 if test.design == "holdout" else 1.0
     inc = sign * est["effect"]
     lo, hi = sorted((sign * est["lo"], sign * est["hi"]))
