@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.geo.analysis import analyze_test, analyze_tests  # noqa: E402
 from models.geo.types import GeoTest  # noqa: E402
-from models.simulate import WorldConfig, simulate_world  # noqa: E402
+from simulator import WorldConfig, simulate_world  # noqa: E402
 
 SAMPLE_SEED = WorldConfig().seed
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "sample"

@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.mmm import MMMConfig, fit_mmm  # noqa: E402
 from models.mmm.diagnostics import MAX_RHAT, MIN_ESS  # noqa: E402
-from models.simulate import WorldConfig, simulate_world  # noqa: E402
+from simulator import WorldConfig, simulate_world  # noqa: E402
 
 SAMPLE_SEED = 20240601
 DEFAULT_SEEDS = (SAMPLE_SEED, 11, 23, 37)

@@ -288,15 +288,27 @@ def cmd_design_test(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from models.simulate import WorldConfig
-    from pipelines.sample_data import main as simulate_main
+    # The simulator is a test and benchmark tool kept out of the installed packages: it is
+    # importable from a checkout of the repository (an editable install puts its root on the path).
+    try:
+        from simulator import WorldConfig, simulate_world, write_world
+    except ImportError:
+        raise UsageError(
+            "the simulator is not installed: run clearcount simulate from a checkout of the "
+            "clearcount repository (make install)"
+        ) from None
 
     defaults = WorldConfig()
-    if args.geos is None:
-        args.geos = defaults.n_geos
-    if args.weeks is None:
-        args.weeks = defaults.n_weeks
-    return int(simulate_main(args))
+    hard = {"correlated_flighting": True, "effect_scale": 0.6} if args.hard else {}
+    config = WorldConfig(
+        seed=args.seed,
+        n_geos=defaults.n_geos if args.geos is None else args.geos,
+        n_weeks=defaults.n_weeks if args.weeks is None else args.weeks,
+        **hard,
+    )
+    write_world(simulate_world(config), Path(args.out))
+    print(f"wrote a simulated world (seed {args.seed}) to {args.out}")
+    return 0
 
 
 COMMANDS = {

@@ -10,6 +10,7 @@ from models.panel import Panel
 from pipelines.warehouse import apply_schema, sql_text, transaction
 
 PANEL_SQL = "core/weekly_panel.sql"
+CONTROL_GAPS_SQL = "core/control_gaps.sql"
 
 
 class PanelError(RuntimeError):
@@ -22,13 +23,15 @@ def build_panel_tables(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
     Returns:
         Counts: ``weeks``, ``geos``, ``channels``, ``sources``, ``panel_rows``, ``spend_rows``,
-        ``last_touch_rows``.
+        ``last_touch_rows``, ``observed_cells`` (panel rows a feed measured; the rest are
+        gaps).
     """
     apply_schema(conn)
     with transaction(conn, "building the weekly panel", PanelError):
         conn.execute(sql_text(PANEL_SQL))
-    (weeks, geos, panel_rows) = conn.execute(
-        "SELECT count(DISTINCT week_start), count(DISTINCT geo), count(*) FROM core.weekly_panel"
+    (weeks, geos, panel_rows, observed) = conn.execute(
+        "SELECT count(DISTINCT week_start), count(DISTINCT geo), count(*), "
+        "count(*) FILTER (WHERE observed) FROM core.weekly_panel"
     ).fetchall()[0]
     (channels, spend_rows) = conn.execute(
         "SELECT count(DISTINCT channel), count(*) FROM core.weekly_spend"
@@ -44,6 +47,7 @@ def build_panel_tables(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         "panel_rows": int(panel_rows),
         "spend_rows": int(spend_rows),
         "last_touch_rows": int(lt_rows),
+        "observed_cells": int(observed),
     }
 
 
@@ -53,18 +57,21 @@ def read_panel(conn: duckdb.DuckDBPyConnection) -> Panel:
     Markets and channels are in sorted order; weeks ascending. Controls are pivoted from
     ``staging.controls`` onto the panel grid, names sorted; a missing (market, week) value of a
     control is filled with that market's mean of the control (the overall mean if the market
-    has none).
+    has none). The fill is reported, not silent: ``control_gaps`` counts the filled cells and
+    the ``weekly_panel`` asset and the data page say so.
 
     Returns:
         ``Panel`` with ``spend`` (n_geos, n_weeks, n_channels) USD as float64,
         ``new_patients`` (n_geos, n_weeks) as float64 whole numbers, ``population`` (n_geos,)
-        float64, ``controls`` (n_geos, n_weeks, n_controls) float64.
+        float64, ``controls`` (n_geos, n_weeks, n_controls) float64 and ``observed``
+        (n_geos, n_weeks) bool (False where a feed did not measure the market that week;
+        ``new_patients`` and ``spend`` are placeholder zeros there).
 
     Raises:
         PanelError: when the panel is empty (no refresh has built it yet).
     """
     frame = conn.sql(
-        "SELECT week_start, geo, population, new_patients FROM core.weekly_panel "
+        "SELECT week_start, geo, population, new_patients, observed FROM core.weekly_panel "
         "ORDER BY geo, week_start"
     ).pl()
     if frame.height == 0:
@@ -76,6 +83,7 @@ def read_panel(conn: duckdb.DuckDBPyConnection) -> Panel:
     if frame.height != n_g * n_w:
         raise PanelError("core.weekly_panel is not a full week x market grid")
     new_patients = frame["new_patients"].to_numpy().astype(np.float64).reshape(n_g, n_w)
+    observed = frame["observed"].fill_null(True).to_numpy().astype(bool).reshape(n_g, n_w)
     population = (
         frame.group_by("geo")
         .agg(pl.col("population").first())
@@ -104,6 +112,7 @@ def read_panel(conn: duckdb.DuckDBPyConnection) -> Panel:
         new_patients=new_patients,
         controls=controls,
         control_names=names,
+        observed=observed,
     )
 
 
@@ -131,6 +140,12 @@ def _read_controls(
                 fill = np.nanmean(row) if np.isfinite(row).any() else overall
                 row[~np.isfinite(row)] = fill
     return values, names
+
+
+def control_gaps(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Per control name, the observed panel cells (market, week) that have no value and are
+    filled with a mean by ``read_panel``; names with no gap are left out."""
+    return {name: int(n) for name, n in conn.execute(sql_text(CONTROL_GAPS_SQL)).fetchall() if n}
 
 
 def read_experiments(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:

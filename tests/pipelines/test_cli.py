@@ -179,6 +179,13 @@ def test_simulate_bad_size_is_explained(tmp_path, capsys):
     assert "weeks" in capsys.readouterr().err
 
 
+def test_simulate_without_the_simulator_says_it_needs_a_checkout(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "simulator", None)  # as installed from the wheel
+    assert cli.main(["simulate", "--seed", "1", "--out", str(tmp_path / "x")]) == 2
+    assert "checkout" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def test_design_test_dispatches_to_geo_command(monkeypatch):
     import pipelines.commands.design_test as design_test
 

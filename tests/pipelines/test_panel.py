@@ -13,7 +13,13 @@ import pytest
 
 from pipelines.feeds import FEED_ORDER
 from pipelines.ingest import load_feed
-from pipelines.panel import PanelError, build_panel_tables, read_experiments, read_panel
+from pipelines.panel import (
+    PanelError,
+    build_panel_tables,
+    control_gaps,
+    read_experiments,
+    read_panel,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +54,7 @@ def test_panel_sums_new_patients_over_all_sources(warehouse, small_landing):
         "panel_rows": 24,
         "spend_rows": 48,
         "last_touch_rows": 96,
+        "observed_cells": 24,
     }
     got = {
         (str(w), g): n
@@ -83,15 +90,60 @@ def test_missing_weeks_inside_range_count_zero(warehouse, small_landing):
     assert warehouse.execute("SELECT count(*) FROM core.weekly_panel").fetchall() == [(24,)]
 
 
-def test_grid_is_limited_to_range_every_feed_observed(warehouse, small_landing):
+def drop_rows(path: Path, *prefixes: str) -> None:
+    """Remove the data rows of a landing CSV that start with any of ``prefixes``."""
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.startswith(prefixes)))
+
+
+def test_grid_is_the_union_of_feed_ranges_and_unmeasured_weeks_are_not_observed(
+    warehouse, small_landing
+):
     for name in ("spend_2024_01.csv", "spend_2024_02_restated.csv"):
-        path = small_landing / "spend" / name
-        lines = path.read_text().splitlines(keepends=True)
-        path.write_text("".join(line for line in lines if not line.startswith("2024-01-01,")))
+        drop_rows(small_landing / "spend" / name, "2024-01-01,")
     stats = load(warehouse, small_landing)
-    assert stats["weeks"] == 7
+    assert stats["weeks"] == 8
     first = warehouse.execute("SELECT min(week_start) FROM core.weekly_panel").fetchall()[0][0]
-    assert first == date(2024, 1, 8)
+    assert first == date(2024, 1, 1)
+    panel = read_panel(warehouse)
+    # spend was not measured in the first week: no market is observed then, all others are
+    assert not panel.observed[:, 0].any()
+    assert panel.observed[:, 1:].all()
+    assert (panel.spend[:, 0] == 0).all()
+
+
+def test_bookings_that_start_late_keep_the_calls_history(warehouse, small_landing):
+    late = ("2024-01-01,", "2024-01-08,", "2024-01-15,")
+    drop_rows(small_landing / "bookings" / "bookings.csv", *late)
+    stats = load(warehouse, small_landing)
+    assert stats["weeks"] == 8 and stats["observed_cells"] == 3 * 5
+    panel = read_panel(warehouse)
+    assert not panel.observed[:, :3].any() and panel.observed[:, 3:].all()
+    # a placeholder, not a count of calls alone
+    assert (panel.new_patients[:, :3] == 0).all()
+    expected = expected_new_patients(small_landing)
+    for gi, geo in enumerate(panel.geos):
+        for wi, week in enumerate(panel.weeks.astype(str)):
+            if wi >= 3:
+                assert panel.new_patients[gi, wi] == expected[(week, geo)]
+    coverage = dict(
+        warehouse.execute(
+            "SELECT geo, first_week FROM core.feed_coverage WHERE feed = 'bookings'"
+        ).fetchall()
+    )
+    assert coverage == {g: date(2024, 1, 22) for g in ("CA", "NY", "TX")}
+
+
+def test_a_market_whose_call_tracking_started_late_is_a_gap_not_zeros(warehouse, small_landing):
+    drop_rows(small_landing / "calls" / "calls.csv", "2024-01-01,TX,", "2024-01-08,TX,")
+    load(warehouse, small_landing)
+    panel = read_panel(warehouse)
+    tx = panel.geos.index("TX")
+    assert panel.observed[tx].tolist() == [False, False] + [True] * 6
+    others = [g for g in range(panel.n_geos) if g != tx]
+    assert panel.observed[others].all()
+    national = panel.national()
+    assert national.observed[0].tolist() == [False, False] + [True] * 6
 
 
 def test_read_panel_shapes_orders_and_values(warehouse, small_landing):
@@ -118,15 +170,20 @@ def test_read_panel_shapes_orders_and_values(warehouse, small_landing):
     assert np.isfinite(panel.controls).all()
 
 
-def test_controls_gaps_are_filled_with_market_mean(warehouse, small_landing):
+def test_controls_gaps_are_filled_with_market_mean_and_counted(warehouse, small_landing):
     path = small_landing / "controls" / "controls.csv"
-    lines = path.read_text().splitlines(keepends=True)
-    kept = [line for line in lines if not line.startswith("2024-01-08,CA,")]
-    path.write_text("".join(kept))
+    drop_rows(path, "2024-01-08,CA,")
+    kept = path.read_text().splitlines()
     load(warehouse, small_landing)
     panel = read_panel(warehouse)
     ca = [float(line.strip().split(",")[3]) for line in kept[1:] if ",CA," in line]
     assert panel.controls[0, 1, 0] == pytest.approx(np.mean(ca))
+    assert control_gaps(warehouse) == {"flu_index": 1}
+
+
+def test_no_control_gaps_reported_when_complete(warehouse, small_landing):
+    load(warehouse, small_landing)
+    assert control_gaps(warehouse) == {}
 
 
 def test_panel_without_controls(warehouse, small_landing):

@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.feeds import FEED_ORDER, FEEDS
 from pipelines.ingest import FeedLoad, load_feed
-from pipelines.panel import build_panel_tables
+from pipelines.panel import build_panel_tables, control_gaps
 from pipelines.settings import Settings
 
 GROUP = "ingest"
@@ -147,8 +147,10 @@ feed_assets: list[dg.AssetsDefinition] = [feed_asset(feed) for feed in FEED_ORDE
     description=(
         "Per week and market: population and new patients (new_patient_calls + "
         "new_patient_bookings over all sources) in core.weekly_panel; spend per paid channel in "
-        "core.weekly_spend; last-touch new patients per source in core.last_touch. The week "
-        "grid is the range every feed observed, gaps inside it count as 0."
+        "core.weekly_spend; last-touch new patients per source in core.last_touch; what each "
+        "feed measured per market in core.feed_coverage. The week grid is the union of the "
+        "feeds' ranges; a (market, week) that a feed did not measure is kept as a gap "
+        "(observed = false), not as zero new patients."
     ),
 )
 def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
@@ -156,6 +158,7 @@ def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
     with duckdb.get_connection() as conn:
         try:
             stats = build_panel_tables(conn)
+            gaps = control_gaps(conn)
             schema = table_schema(conn, "core.weekly_panel")
         finally:
             conn.close()
@@ -163,6 +166,17 @@ def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
         f"weekly panel: {stats['weeks']} weeks x {stats['geos']} markets x "
         f"{stats['channels']} paid channels"
     )
+    unmeasured = stats["panel_rows"] - stats["observed_cells"]
+    if unmeasured:
+        context.log.warning(
+            f"{unmeasured} of {stats['panel_rows']} market-weeks were not measured by every "
+            "feed (see core.feed_coverage); the models skip them instead of reading zeros"
+        )
+    if gaps:
+        context.log.warning(
+            f"{len(gaps)} control(s) have no value in {sum(gaps.values())} measured "
+            "market-week(s) in all: each gap is filled with that market's mean of the control"
+        )
     return dg.MaterializeResult(
         metadata={
             "dagster/table_name": "core.weekly_panel",
@@ -174,5 +188,7 @@ def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> d
             "last_touch_sources": stats["sources"],
             "weekly_spend_rows": stats["spend_rows"],
             "last_touch_rows": stats["last_touch_rows"],
+            "unmeasured_market_weeks": unmeasured,
+            "control_cells_filled_with_mean": sum(gaps.values()),
         }
     )

@@ -14,7 +14,7 @@ from models.geo.analysis import _pac, analyze_test, analyze_tests, parse_experim
 from models.geo.did import did_estimate
 from models.geo.spend import incremental_spend
 from models.geo.types import GeoTest
-from models.simulate import WorldConfig, simulate_world
+from simulator import WorldConfig, simulate_world
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from models.geo.design import propose_design
-from models.simulate import WorldConfig, simulate_world
+from simulator import WorldConfig, simulate_world
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from models.mmm import MMMConfig, fit_mmm
-from models.simulate import WorldConfig, simulate_world
+from simulator import WorldConfig, simulate_world
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from models.simulate import WorldConfig, simulate_world
 from pipelines.commands.design_test import count_text, run
 from pipelines.warehouse import apply_schema, connect
+from simulator import WorldConfig, simulate_world
 
 
 def write_panel(path: Path, panel) -> None:

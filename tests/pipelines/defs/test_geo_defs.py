@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from models.simulate import WorldConfig, simulate_world
 from pipelines.defs.geo import defs as geo_defs
 from pipelines.defs.geo.assets import geo_test_designs, geo_test_results
 from pipelines.warehouse import apply_schema, connect
+from simulator import WorldConfig, simulate_world
 
 CONTRACT_COLUMNS = [
     "test_id", "channel", "design", "start_week", "end_week", "treatment_geos",

@@ -34,7 +34,11 @@ def fill(conn: duckdb.DuckDBPyConnection) -> None:
     apply_schema(conn)
     for w in WEEKS:
         for g in ("a", "b"):
-            conn.execute("INSERT INTO core.weekly_panel VALUES (?, ?, 100000, 50)", [w, g])
+            conn.execute(
+                "INSERT INTO core.weekly_panel (week_start, geo, population, new_patients) "
+                "VALUES (?, ?, 100000, 50)",
+                [w, g],
+            )
             conn.execute("INSERT INTO core.weekly_spend VALUES (?, ?, 'search', 100.0)", [w, g])
             conn.execute(
                 "INSERT INTO core.weekly_spend VALUES (?, ?, 'tv', ?)", [w, g, 50.0 * (w.day % 3)]

@@ -148,7 +148,7 @@ def test_non_converged_fit_fails_the_blocking_check(tmp_path, monkeypatch) -> No
     import dagster as dg
     from dagster_duckdb import DuckDBResource
 
-    from models.simulate import WorldConfig, simulate_world
+    from simulator import WorldConfig, simulate_world
 
     world = simulate_world(WorldConfig(seed=3, n_geos=6, n_weeks=80))
     monkeypatch.setattr("pipelines.panel.read_panel", lambda conn: world.panel)

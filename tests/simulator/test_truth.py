@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.simulate import CHANNELS, WorldConfig, simulate_world
-from models.simulate_truth import UNPAID_SOURCES, last_touch
+from simulator.truth import UNPAID_SOURCES, last_touch
+from simulator.world import CHANNELS, WorldConfig, simulate_world
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ import polars as pl
 from models.calendar import holiday_weeks
 from models.geo.types import GeoTest
 from models.panel import Panel
-from models.simulate_feeds import landing_files
-from models.simulate_truth import TestBlock, last_touch, world_truth
+from simulator.landing import landing_files
+from simulator.truth import TestBlock, last_touch, world_truth
 
 MAX_LAG = 8
 BURN_IN = MAX_LAG  # weeks of spend simulated before the first reported week

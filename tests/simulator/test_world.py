@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.simulate import WorldConfig, adstock, hill, simulate_world
+from simulator.world import WorldConfig, adstock, hill, simulate_world
 
 
 def test_same_seed_same_world() -> None:

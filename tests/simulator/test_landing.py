@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from models.simulate import WorldConfig, simulate_world
 from pipelines.feeds import FEEDS, RESTRICTED_ZIP3, SLUG_PATTERN
+from simulator.world import WorldConfig, simulate_world
 
 
 @pytest.fixture(scope="module")

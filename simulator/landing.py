@@ -1,8 +1,11 @@
-"""The simulated world's landing files: the feeds of CONTRACT.md section 2 as polars frames."""
+"""A simulated world's landing files: the feeds of the contract (section 2) as polars frames,
+and written to a landing folder with the world's ``truth.json``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,7 +14,38 @@ import polars as pl
 from models.geo.types import GeoTest
 
 if TYPE_CHECKING:
-    from models.simulate import ChannelSpec
+    from simulator.world import ChannelSpec, World
+
+README = """# Sample landing feeds
+
+Simulated by `clearcount simulate --seed {seed}` (simulator/world.py): {n_geos} markets,
+{n_weeks} weeks, six paid channels, two geo tests. `truth.json` holds the true incremental new
+patients, PAC and marginal PAC of each channel in the window and the true effect of each test;
+the pipeline ignores it. No real patient, market or health system is described here.
+"""
+
+
+def write_world(world: World, out: Path) -> None:
+    """Write every feed file of ``world`` into ``out/<feed>/``, ``out/truth.json`` and a README.
+
+    Existing feed files in ``out`` that the world does not deliver are removed, so that a
+    folder always holds exactly one world.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    for feed, files in world.files.items():
+        folder = out / feed
+        folder.mkdir(exist_ok=True)
+        keep = {name for name, _ in files}
+        for stale in folder.glob("*"):
+            if stale.suffix in {".csv", ".parquet"} and stale.name not in keep:
+                stale.unlink()
+        for name, frame in files:
+            frame.write_csv(folder / name, float_precision=None)
+    (out / "truth.json").write_text(json.dumps(world.truth, indent=2) + "\n")
+    cfg = world.config
+    (out / "README.md").write_text(
+        README.format(seed=cfg.seed, n_geos=cfg.n_geos, n_weeks=cfg.n_weeks)
+    )
 
 
 def landing_files(

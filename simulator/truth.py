@@ -1,6 +1,6 @@
 """A simulated world's last-touch credit and its truth (the ``truth.json`` content).
 
-Definitions are those of :mod:`models.simulate`: expected values, a channel's incremental new
+Definitions are those of :mod:`simulator.world`: expected values, a channel's incremental new
 patients summed over markets and the PAC window's weeks.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from models.geo.types import GeoTest
 
 if TYPE_CHECKING:
-    from models.simulate import ChannelSpec, WorldConfig
+    from simulator.world import ChannelSpec, WorldConfig
 
 UNPAID_SOURCES = ("organic", "direct", "referral", "unknown")
 # Where baseline patients are credited by last touch; search over-credited by brand searches.
