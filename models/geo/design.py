@@ -32,7 +32,8 @@ from datetime import timedelta
 import numpy as np
 from scipy.stats import norm
 
-from models.geo.analysis import CARRYOVER_WEEKS, estimate_effect
+from models.geo.analysis import estimate_effect
+from models.geo.prepare import CARRYOVER_WEEKS
 from models.geo.synthetic_control import control_scale, fit_sc
 from models.geo.types import DesignProposal, GeoTest
 from models.panel import Panel
