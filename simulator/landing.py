@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from models.geo.types import GeoTest
+from simulator.markets import market_labels
 
 if TYPE_CHECKING:
     from simulator.world import ChannelSpec, World
@@ -51,7 +52,7 @@ def write_world(world: World, out: Path) -> None:
 def landing_files(
     rng: np.random.Generator, channels: Sequence[ChannelSpec], weeks: np.ndarray, geos: list[str],
     population: np.ndarray, spend: np.ndarray, flu: np.ndarray,
-    credited: dict[str, np.ndarray], tests: list[GeoTest],
+    credited: dict[str, np.ndarray], tests: list[GeoTest], geo_type: str = "zip3",
 ) -> dict[str, list[tuple[str, pl.DataFrame]]]:  # fmt: skip
     """The landing feeds of CONTRACT.md section 2 as frames, file names included.
 
@@ -62,6 +63,7 @@ def landing_files(
         spend: (n_geos, n_weeks, n_channels) USD; ``flu``: (n_geos, n_weeks) control values.
         credited: last-touch source -> (n_geos, n_weeks) new patients credited to it.
         tests: the geo tests, for the experiments feed.
+        geo_type: the markets' type (``zip3`` or ``dma``), which also names their labels.
 
     Returns:
         feed name -> [(file name, frame)] in delivery order.
@@ -72,9 +74,9 @@ def landing_files(
     markets = pl.DataFrame(
         {
             "geo": geos,
-            "geo_type": ["zip3"] * n_g,
+            "geo_type": [geo_type] * n_g,
             "population": population.astype(np.int64),
-            "label": [f"Service area {i + 1}" for i in range(n_g)],
+            "label": market_labels(geo_type, n_g),
         }
     )
     spend_rows = []

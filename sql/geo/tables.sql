@@ -5,7 +5,10 @@ CREATE SCHEMA IF NOT EXISTS geo;
 
 -- Incremental counts are new patients over the test weeks in the treatment markets (higher
 -- spend arm minus lower; positive for a holdout that lost patients), 90% intervals; money USD;
--- pac_hi is NULL when the effect's interval reaches 0 (unbounded).
+-- pac_hi is NULL when the effect's interval reaches 0 (unbounded). status says how to read the
+-- result: 'conclusive' (the 90% interval of the effect excludes zero) or 'inconclusive' (it
+-- includes zero: the test cannot tell the channel's effect from none, and its PAC interval is
+-- open-ended). Added last so that warehouses made before it are migrated in place.
 CREATE TABLE IF NOT EXISTS marts.geo_test_results (
     test_id                      VARCHAR NOT NULL,
     channel                      VARCHAR NOT NULL,
@@ -22,8 +25,10 @@ CREATE TABLE IF NOT EXISTS marts.geo_test_results (
     pac                          DOUBLE,
     pac_lo                       DOUBLE,
     pac_hi                       DOUBLE,
-    method                       VARCHAR
+    method                       VARCHAR,
+    status                       VARCHAR
 );
+ALTER TABLE marts.geo_test_results ADD COLUMN IF NOT EXISTS status VARCHAR;
 
 -- Weekly series of each analysed test: summed actual new patients of the treatment markets,
 -- the synthetic-control counterfactual and a pointwise 90% band; in_test marks the test weeks.

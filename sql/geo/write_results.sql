@@ -5,7 +5,11 @@ INSERT INTO marts.geo_test_results
 SELECT
     test_id, channel, design, start_week, end_week, treatment_geos,
     incremental_new_patients, incremental_new_patients_lo, incremental_new_patients_hi,
-    lift_pct, p_value, incremental_spend, pac, pac_lo, pac_hi, method
+    lift_pct, p_value, incremental_spend, pac, pac_lo, pac_hi, method,
+    CASE
+        WHEN incremental_new_patients_lo > 0 OR incremental_new_patients_hi < 0 THEN 'conclusive'
+        ELSE 'inconclusive'
+    END AS status
 FROM _geo_results
 ORDER BY test_id;
 
