@@ -154,7 +154,11 @@ def _carryover(
 
 
 def analyze_test(
-    panel: Panel, test: GeoTest, others: Sequence[GeoTest] = (), level: float = LEVEL
+    panel: Panel,
+    test: GeoTest,
+    others: Sequence[GeoTest] = (),
+    level: float = LEVEL,
+    carryover: bool = True,
 ) -> GeoTestResult:
     """Analyse one geo test.
 
@@ -163,6 +167,8 @@ def analyze_test(
         test: the test.
         others: the feed's other tests (overlap checks, contaminated weeks removed).
         level: confidence level of the intervals (0.90 in the marts).
+        carryover: also measure the effect with the carry-over weeks after the test (False:
+            the ``*_with_carryover`` fields stay empty and ``carryover_weeks`` 0).
 
     Returns:
         A :class:`GeoTestResult`; ``details`` holds the weekly series (``week_index``,
@@ -187,7 +193,7 @@ def analyze_test(
     lower_arm = y[n_pre:].sum() if test.design == "holdout" else cf[n_pre:].sum()
     lift = 100.0 * inc / lower_arm if lower_arm > 0 else None
     pac, pac_lo, pac_hi = _pac(inc_spend, inc, lo, hi)
-    carry = _carryover(panel, test, others, level)
+    carry = _carryover(panel, test, others, level) if carryover else {"weeks": 0}
     if carry["weeks"]:
         pac_c = _pac(inc_spend, carry["inc"], carry["lo"], carry["hi"])
     else:

@@ -41,7 +41,7 @@ MIN_SPACE_CONTROLS = 30
 """Fewest control markets for placebo-in-space inference."""
 SPACE_CONTROLS_PER_TREATED = 3
 """Placebo-in-space also needs this many control markets per treatment market."""
-N_PLACEBOS = 200
+N_PLACEBOS = 100
 """Placebo sets drawn (all of them when there are fewer distinct sets)."""
 
 
