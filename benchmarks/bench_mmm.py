@@ -299,18 +299,13 @@ def run_world(spec: WorldSpec, seed: int, config: MMMConfig, args) -> list[dict]
             )
         fits = [("uncalibrated", uncal)]
         if world.tests and "geo" in args.calibration:
-            lift = geo_lift(world)
-            fits.append(
-                (
-                    "calibrated",
-                    attempt(
-                        "calibrated",
-                        lambda: fit_market_level(
-                            world, world.panel, config, lift, "clearcount, calibrated"
-                        ),
-                    ),
-                )
+            calibrated = attempt(
+                "calibrated",
+                lambda: fit_market_level(
+                    world, world.panel, config, geo_lift(world), "clearcount, calibrated"
+                ),
             )
+            fits.append(("calibrated", calibrated))
         for variant, r in fits:
             rows.append(
                 {"world": spec.name, "seed": seed, "fit": variant, "r": r, "oracle": oracle,
