@@ -154,6 +154,7 @@ def _scan_targets(paths: Sequence[str], feed: str | None) -> list[tuple[Path, st
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """Scan and print ``file  verdict  rules``; 0 all accepted, 1 any rejected."""
+    from pipelines.guard.file_names import escape_text
     from pipelines.ingest import landing_geos, scan_paths
     from pipelines.settings import Settings
 
@@ -165,7 +166,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for path, feed in targets:
         (result,) = scan_paths([path], feed, None if feed == "markets" else geos)
         rules = result.rules_text()
-        print(f"{path}\t{result.verdict}\t{rules or '-'}")
+        # the file's name as the guard allows it to be shown (escaped or withheld), in its folder
+        shown = f"{escape_text(str(path.parent), limit=4096)}/{result.file_name}"
+        print(f"{shown}\t{result.verdict}\t{rules or '-'}")
         rejected += not result.accepted
     return 1 if rejected else 0
 

@@ -12,6 +12,7 @@ from pipelines.guard.sql import quote_ident
 
 RULE_ORDER: tuple[str, ...] = (
     "unreadable",
+    "bad_file_name",
     "missing_column",
     "unknown_column",
     "identifier_column",

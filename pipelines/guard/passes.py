@@ -14,6 +14,7 @@ from collections.abc import Collection
 import duckdb
 
 from pipelines.feeds import RESTRICTED_ZIP3, SLUG_PATTERN, Column, ColumnType, Feed
+from pipelines.guard.file_names import name_on_allowlist
 from pipelines.guard.hits import Hits, ScanColumn
 from pipelines.guard.names import looks_like_data
 from pipelines.guard.sql import fill, quote_literal, run, snippets, statement
@@ -33,11 +34,39 @@ def header_is_data(conn: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
     """True when a header cell is a number or date, or matches a value pattern (e-mail, ...)."""
     if any(looks_like_data(n) for n in names if n.strip()):
         return True
-    insert_cells(conn, names, create=True)
-    if not all(n.isascii() for n in names):
+    return any(count > 0 for count in pattern_counts(conn, names).values())
+
+
+def pattern_counts(conn: duckdb.DuckDBPyConnection, cells: list[str]) -> dict[str, int]:
+    """How many of ``cells`` (texts that are not column values: header cells, a file name)
+    each value pattern of ``value_rules.sql`` matches."""
+    insert_cells(conn, cells, create=True)
+    if not all(c.isascii() for c in cells):
         run(conn, snippets(CHECKS)["normalise"])
-    counts = run(conn, statement(VALUE_RULES))
-    return any(any(int(x) > 0 for x in row[1:]) for row in counts)
+    cursor = conn.execute(statement(VALUE_RULES))
+    rule_names = [d[0] for d in cursor.description][1:]
+    totals = dict.fromkeys(rule_names, 0)
+    for row in cursor.fetchall():
+        for rule, count in zip(rule_names, row[1:], strict=True):
+            totals[rule] += int(count)
+    return totals
+
+
+def file_name(conn: duckdb.DuckDBPyConnection, name: str, hits: Hits) -> bool:
+    """The file-name rules: ``bad_file_name`` when the name is off the allowlist, and each
+    value pattern that matches the name (``email(file_name)=1``; ``_`` also read as ``.``).
+
+    Returns:
+        True when a value pattern matched (the name is then withheld wherever it is shown).
+    """
+    if not name_on_allowlist(name):
+        hits.add("bad_file_name", None, 1)
+    matched = False
+    for rule, count in pattern_counts(conn, [name, name.replace("_", ".")]).items():
+        if count:
+            hits.add(rule, "file_name", 1)
+            matched = True
+    return matched
 
 
 def _temp_list(conn: duckdb.DuckDBPyConnection, table: str, column: str, values: list[str]) -> None:

@@ -9,7 +9,10 @@ SELECT
     CASE
         WHEN incremental_new_patients_lo > 0 OR incremental_new_patients_hi < 0 THEN 'conclusive'
         ELSE 'inconclusive'
-    END AS status
+    END AS status,
+    carryover_weeks, incremental_new_patients_with_carryover,
+    incremental_new_patients_with_carryover_lo, incremental_new_patients_with_carryover_hi,
+    pac_with_carryover, pac_with_carryover_lo, pac_with_carryover_hi
 FROM _geo_results
 ORDER BY test_id;
 

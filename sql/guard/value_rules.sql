@@ -14,10 +14,11 @@ WITH flags AS (
         n,
         -- ZIP codes: 5 digits or ZIP+4, standing alone (not inside a longer number, decimal or token)
         regexp_matches(v, '(^|[^0-9A-Za-z.,\-])[0-9]{5}(-[0-9]{4})?([^0-9A-Za-z.,]|$)') AS zip5,
-        -- e-mail, also written with [at] / (at) and [dot] / (dot)
+        -- e-mail, also written with [at] / (at) and [dot] / (dot), spelled out ("ann at example
+        -- dot com", "ann_at_example_dot_com"), or with the @ percent- or entity-encoded
         regexp_matches(
             v,
-            '(?i)[a-z0-9._%+\-]+\s*(@|\[at\]|\(at\)|\{at\})\s*[a-z0-9\-]+(\s*(\.|\[dot\]|\(dot\))\s*[a-z0-9\-]+)*\s*(\.|\[dot\]|\(dot\))\s*[a-z]{2,}'
+            '(?i)([a-z0-9._%+\-]+\s*(@|\[at\]|\(at\)|\{at\}|%40|&#0*64;|&#x0*40;|&commat;)\s*[a-z0-9\-]+(\s*(\.|\[dot\]|\(dot\))\s*[a-z0-9\-]+)*\s*(\.|\[dot\]|\(dot\))\s*[a-z]{2,}|(^|[^a-z])[a-z0-9.]+[\s_\-]+at[\s_\-]+[a-z0-9\-]+([\s_\-]+dot[\s_\-]+[a-z0-9\-]+)*[\s_\-]+dot[\s_\-]+[a-z]{2,}|(^|[^a-z])[a-z0-9.]+[\s_\-]+at[\s_\-]+[a-z0-9\-]+\.(com|org|net|edu|gov|us|io|co|info|biz|me)([^a-z]|$))'
         ) AS email,
         -- phone: North American (formatted or a bare run of 10/11 digits), 7-digit local with a
         -- dash, E.164 / international with a leading +, and national numbers with a trunk 0
