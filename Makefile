@@ -15,8 +15,8 @@ install: ## install uv (with pip) when missing, then the locked dependencies
 		$(PYTHON) -m pip install --quiet --break-system-packages uv
 	$(UV) sync --frozen
 
-run: install ## run the whole weekly refresh on $$CLEARCOUNT_LANDING_DIR (default data/sample)
-	$(UV) run --frozen clearcount refresh
+run: install dagster-home ## run the whole weekly refresh on $$CLEARCOUNT_LANDING_DIR (default data/sample); `make ui` shows the run
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(UV) run --frozen clearcount refresh
 
 browser: ## Debian chromium for the browser tests (installed only when running as root)
 	@if [ ! -x /usr/bin/chromium ]; then \

@@ -2,45 +2,69 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import numpy as np
 
+#: Holidays of the US calendar when clinics see fewer patients (names as the ``holidays`` package
+#: spells them). Federal holidays that leave clinics open (Columbus Day, Veterans Day, ...) are
+#: left out.
+US_CLINIC_HOLIDAYS: frozenset[str] = frozenset(
+    {
+        "New Year's Day",
+        "Memorial Day",
+        "Independence Day",
+        "Labor Day",
+        "Thanksgiving Day",
+        "Christmas Day",
+    }
+)
 
-def _thanksgiving(year: int) -> date:
-    """Fourth Thursday of November."""
-    first = date(year, 11, 1)
-    first_thursday = first + timedelta(days=(3 - first.weekday()) % 7)
-    return first_thursday + timedelta(weeks=3)
+
+def holiday_dates(country: str, years: range) -> np.ndarray:
+    """Dates of the holidays that count for ``country`` in ``years``, as ``datetime64[D]``.
+
+    Uses the ``holidays`` package (kept up to date for about 200 countries and their
+    subdivisions). ``"US"``: the six holidays of :data:`US_CLINIC_HOLIDAYS` on their actual
+    dates. Any other country: every public holiday, weekday substitutes included (a day off
+    either way). A subdivision is written ``"GB-ENG"`` or ``"US-CA"``.
+
+    Raises:
+        ValueError: ``country`` is not a code the ``holidays`` package knows.
+    """
+    import holidays
+
+    code, _, subdiv = country.strip().upper().partition("-")
+    try:
+        if code == "US" and not subdiv:
+            table = holidays.country_holidays("US", years=years, observed=False)
+            days = [d for d, name in table.items() if name in US_CLINIC_HOLIDAYS]
+        else:
+            table = holidays.country_holidays(code, subdiv=subdiv or None, years=years)
+            days = list(table.keys())
+    except NotImplementedError:
+        raise ValueError(
+            f"no holiday calendar for '{country}': use an ISO 3166-1 alpha-2 country code such "
+            "as US, GB or DE, optionally with a subdivision (GB-ENG)"
+        ) from None
+    return np.array(sorted(days), dtype="datetime64[D]")
 
 
-def holiday_weeks(weeks: np.ndarray) -> np.ndarray:
-    """Flag weeks (Monday starts) that contain a major US holiday when clinics see fewer patients.
+def holiday_weeks(weeks: np.ndarray, country: str = "US") -> np.ndarray:
+    """Flag weeks (Monday starts) that contain a holiday when clinics see fewer patients.
 
-    Holidays: Thanksgiving, Christmas Day, New Year's Day, Independence Day, Memorial Day,
-    Labor Day.
+    ``country="US"`` (the default): Thanksgiving, Christmas Day, New Year's Day, Independence
+    Day, Memorial Day, Labor Day. Other countries: their public holidays (see
+    :func:`holiday_dates`).
 
     Args:
         weeks: (n_weeks,) ``datetime64[D]`` Mondays.
+        country: ISO 3166-1 alpha-2 code, optionally ``-SUBDIVISION``.
 
     Returns:
         (n_weeks,) bool.
     """
     days = weeks.astype("datetime64[D]")
     years = range(int(str(days.min())[:4]) - 1, int(str(days.max())[:4]) + 2)
-    holidays: list[date] = []
-    for y in years:
-        may31 = date(y, 5, 31)
-        sep1 = date(y, 9, 1)
-        holidays += [
-            _thanksgiving(y),
-            date(y, 12, 25),
-            date(y, 1, 1),
-            date(y, 7, 4),
-            may31 - timedelta(days=may31.weekday()),  # last Monday of May
-            sep1 + timedelta(days=(0 - sep1.weekday()) % 7),  # first Monday of September
-        ]
-    hol = np.array(holidays, dtype="datetime64[D]")
+    hol = holiday_dates(country, years)
     return ((hol[None, :] >= days[:, None]) & (hol[None, :] < days[:, None] + 7)).any(axis=1)
 
 

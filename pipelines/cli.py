@@ -7,6 +7,8 @@ Exit codes: 0 success, 1 failure (a rejected file, a failed refresh), 2 bad usag
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
             "Run the weekly_refresh job in this process: scan and load the landing feeds, "
             "rebuild the weekly panel, fit the models, write the marts and dashboards. Prints "
             "where the dashboards are; on failure prints what failed and exits non-zero. A "
-            "second refresh of the same warehouse waits for the first to finish."
+            "second refresh of the same warehouse waits for the first to finish. The run is "
+            "recorded in the Dagster instance at $DAGSTER_HOME (default ./.dagster_home, the "
+            "one `make ui` opens), so the UI shows it like a run started there."
         ),
         epilog=SETTINGS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -79,14 +83,21 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Propose treatment and control markets for a geo test of CHANNEL lasting WEEKS "
             "weeks, from the weekly panel in the warehouse, and print its minimum detectable "
-            "effect."
+            "effect. With --next (no --channel or --weeks): print which geo test to run next, "
+            "every paid channel's test ranked by how much it would narrow the channel's PAC "
+            "interval times its spend (marts.next_experiments of the last refresh)."
         ),
         epilog=SETTINGS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    design.add_argument("--channel", required=True, help="paid channel slug")
-    design.add_argument("--weeks", required=True, type=int, help="test length in weeks")
+    design.add_argument("--channel", help="paid channel (any case)")
+    design.add_argument("--weeks", type=int, help="test length in weeks")
     design.add_argument("--treated", type=int, default=None, help="number of treatment markets")
+    design.add_argument(
+        "--next",
+        action="store_true",
+        help="print the geo tests ranked by what they would teach (from the last refresh)",
+    )
 
     simulate = sub.add_parser(
         "simulate",
@@ -143,6 +154,7 @@ def _scan_targets(paths: Sequence[str], feed: str | None) -> list[tuple[Path, st
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """Scan and print ``file  verdict  rules``; 0 all accepted, 1 any rejected."""
+    from pipelines.guard.file_names import escape_text
     from pipelines.ingest import landing_geos, scan_paths
     from pipelines.settings import Settings
 
@@ -154,7 +166,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     for path, feed in targets:
         (result,) = scan_paths([path], feed, None if feed == "markets" else geos)
         rules = result.rules_text()
-        print(f"{path}\t{result.verdict}\t{rules or '-'}")
+        # the file's name as the guard allows it to be shown (escaped or withheld), in its folder
+        shown = f"{escape_text(str(path.parent), limit=4096)}/{result.file_name}"
+        print(f"{shown}\t{result.verdict}\t{rules or '-'}")
         rejected += not result.accepted
     return 1 if rejected else 0
 
@@ -222,8 +236,36 @@ def _failure_paragraph(result: object) -> str:
     )
 
 
-def cmd_refresh(args: argparse.Namespace) -> int:
-    """Run ``weekly_refresh`` in-process; print the dashboards' path or a failure paragraph."""
+DEFAULT_DAGSTER_HOME = ".dagster_home"
+"""The Dagster instance folder ``make ui`` and ``make run`` use, relative to the checkout."""
+
+
+def dagster_home() -> Path:
+    """The Dagster instance folder a refresh records its run in, created when missing.
+
+    ``$DAGSTER_HOME`` when set (the Makefile sets it to ``<checkout>/.dagster_home``), else
+    ``.dagster_home`` in the working directory. A new folder gets the checkout's
+    ``dagster.yaml`` (telemetry off, one warehouse writer at a time), as ``make ui`` does, so
+    the UI shows the runs, materialisations, check results and metadata of every refresh
+    however it was started.
+    """
+    home = Path(os.environ.get("DAGSTER_HOME") or DEFAULT_DAGSTER_HOME).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = Path(__file__).resolve().parents[1] / "dagster.yaml"
+    if not (home / "dagster.yaml").exists() and config.is_file():
+        shutil.copyfile(config, home / "dagster.yaml")
+    return home
+
+
+def execute_refresh(run_config: dict | None = None, verbose: bool = False):
+    """Run ``weekly_refresh`` in this process, recorded in the instance of :func:`dagster_home`.
+
+    Takes the warehouse's refresh lock (a second refresh waits). ``run_config`` is merged into
+    the job's run config (e.g. ``{"ops": {"mmm_fit": {"config": {"draws": 500}}}}``).
+    Returns Dagster's ``ExecuteInProcessResult``.
+    """
+    import dagster as dg
+
     from pipelines.resources import warehouse_resource
     from pipelines.warehouse import refresh_lock
 
@@ -237,21 +279,33 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    level = "INFO" if verbose else "CRITICAL"
+    config = {"loggers": {"console": {"config": {"log_level": level}}}, **(run_config or {})}
     with refresh_lock(settings.warehouse, on_wait=waiting):
         from pipelines.definitions import defs
 
         job = defs.resolve_job_def("weekly_refresh")
+        home = dagster_home()
         print(
             f"Running weekly_refresh: landing {settings.landing_dir}, "
-            f"warehouse {settings.warehouse}",
+            f"warehouse {settings.warehouse}; the run is recorded in {home} "
+            "(`make ui` shows it)",
             flush=True,
         )
-        level = "INFO" if args.verbose else "CRITICAL"
-        result = job.execute_in_process(
-            raise_on_error=False,
-            resources={"duckdb": warehouse_resource()},
-            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        )
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            return job.execute_in_process(
+                raise_on_error=False,
+                instance=instance,
+                resources={"duckdb": warehouse_resource()},
+                run_config=config,
+                tags={"clearcount/started_by": "clearcount refresh"},
+            )
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Run ``weekly_refresh`` in-process; print the dashboards' path or a failure paragraph."""
+    settings = Settings.from_env()
+    result = execute_refresh(verbose=args.verbose)
     if not result.success:
         print(_failure_paragraph(result), file=sys.stderr)
         _show_failure_on_dashboards(settings)

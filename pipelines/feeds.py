@@ -136,6 +136,7 @@ FEEDS: dict[str, Feed] = {
                 C("design", T.ENUM, values=("holdout", "scale_up")),
             ),
             key=("test_id", "geo"),
+            optional_feed=True,
         ),
         Feed(
             "controls",

@@ -1,9 +1,13 @@
 """Load a landing feed's accepted files into ``staging.<feed>`` in one transaction.
 
-For a feed, the current files are listed in file-name order. Files whose sha256 is already
-recorded in ``audit.loaded_files`` under the same name are not scanned again (a second refresh
-with the same files changes nothing). Every other file is scanned by the privacy guard and one
-``audit.file_scans`` row is written per scan. If every file of the feed is accepted and the set
+For a feed, the current files are listed in file-name order. Each is first copied, its bytes read
+once, into the content-addressed quarantine next to the warehouse (``<warehouse>.quarantine/
+<feed>/<sha256>.<ext>``, see ``pipelines.guard.quarantine``); everything after that reads the
+copy, so what is loaded is exactly what was scanned and hashed, even if a landing file is replaced
+meanwhile. Files whose sha256 is already recorded in ``audit.loaded_files`` under the same name
+are not scanned again (a second refresh with the same files changes nothing). Every other file is
+scanned by the privacy guard and one ``audit.file_scans`` row is written per scan; a rejected
+file's copy is deleted at once. If every file of the feed is accepted and the set
 of files differs from what staging holds, ``staging.<feed>`` is rebuilt from all current files
 inside ONE transaction (later files' rows replace earlier rows with the same key) and
 ``audit.loaded_files`` is updated in the same transaction. If any file is rejected, staging keeps
@@ -18,7 +22,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Collection, Iterable
+import tempfile
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +32,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from pipelines.feeds import FEEDS, Feed
+from pipelines.guard.quarantine import Quarantined, admit, keep_only
 from pipelines.warehouse import apply_schema, sql_text
 
 if TYPE_CHECKING:
@@ -145,21 +151,24 @@ def list_feed_files(landing_dir: Path, feed: str) -> list[Path]:
     )
 
 
-def staged_geos(conn: duckdb.DuckDBPyConnection) -> set[str]:
-    """Market codes currently in ``staging.markets``."""
-    return {row[0] for row in conn.execute("SELECT geo FROM staging.markets").fetchall()}
+def staged_geos(conn: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
+    """Market codes currently in ``staging.markets`` with their populations (the guard bounds
+    counts and spend per head of a market's population)."""
+    rows = conn.execute("SELECT geo, population FROM staging.markets").fetchall()
+    return {geo: None if population is None else int(population) for geo, population in rows}
 
 
-def landing_geos(landing_dir: Path) -> set[str] | None:
-    """Market codes listed in the ``markets`` files of a landing dir (read as text).
+def landing_geos(landing_dir: Path) -> dict[str, int | None] | None:
+    """Market codes listed in the ``markets`` files of a landing dir (read as text), with their
+    populations (None where a population is not a whole number).
 
     Returns None when the landing dir has no readable markets file. Used by ``clearcount scan``
-    to check geos without a warehouse; values never leave this function except as a set.
+    to check geos without a warehouse; values never leave this function except as a mapping.
     """
     folder = feed_folder(landing_dir, "markets")
     if not folder.is_dir():
         return None
-    geos: set[str] = set()
+    geos: dict[str, int | None] = {}
     found = False
     conn = duckdb.connect(":memory:")
     try:
@@ -168,8 +177,11 @@ def landing_geos(landing_dir: Path) -> set[str] | None:
                 query, columns = _text_query(conn, path)
                 if "geo" not in columns:
                     continue
-                rows = conn.execute(f'SELECT "geo" FROM ({query})').fetchall()
-                geos.update(r[0] for r in rows if r[0] is not None)
+                population = (
+                    'TRY_CAST("population" AS BIGINT)' if "population" in columns else "NULL"
+                )
+                rows = conn.execute(f'SELECT "geo", {population} FROM ({query})').fetchall()
+                geos.update((g, p) for g, p in rows if g is not None)
                 found = True
             except Exception:  # unreadable markets files are reported by their own scan
                 continue
@@ -245,12 +257,30 @@ def record_scan(conn: duckdb.DuckDBPyConnection, result: ScanResult) -> None:
 
 
 def scan_paths(
-    paths: Iterable[Path], feed: str, known_geos: Collection[str] | None
+    paths: Iterable[Path | Quarantined], feed: str, known_geos: Collection[str] | None
 ) -> list[ScanResult]:
-    """Scan files with the privacy guard (loads nothing)."""
+    """Scan landing files (each copied to a private quarantine first) or quarantined copies
+    with the privacy guard (loads nothing)."""
     from pipelines.guard import scan_file
 
-    return [scan_file(Path(p), feed, known_geos) for p in paths]
+    return [
+        scan_file(p if isinstance(p, Quarantined) else Path(p), feed, known_geos) for p in paths
+    ]
+
+
+@contextlib.contextmanager
+def quarantine_folder(conn: duckdb.DuckDBPyConnection, feed: str) -> Iterator[Path]:
+    """The quarantine folder of ``feed``: ``<warehouse file>.quarantine/<feed>`` next to the
+    warehouse (never in the landing dir), or a temporary folder for an in-memory warehouse."""
+    ((database,),) = conn.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()
+    if database:
+        warehouse = Path(database)
+        yield warehouse.with_name(warehouse.name + ".quarantine") / feed
+        return
+    with tempfile.TemporaryDirectory(prefix="clearcount-quarantine-") as tmp:
+        yield Path(tmp) / feed
 
 
 def load_feed(
@@ -280,7 +310,7 @@ def load_feed(
     folder_present = feed_folder(landing_dir, feed).is_dir()
     paths = list_feed_files(landing_dir, feed)
     if feed == "markets":
-        geos: Collection[str] | None = None
+        geos: Collection[str] | Mapping[str, int | None] | None = None
     elif known_geos is not None:
         geos = known_geos
     else:
@@ -291,37 +321,53 @@ def load_feed(
     # checked against the current markets.
     stale = feed != "markets" and _markets_changed_since_load(conn, feed)
     statuses: list[FileStatus] = []
-    hashes: dict[str, str] = {}
-    for path in paths:
-        digest = sha256_of(path)
-        hashes[path.name] = digest
-        if not stale and loaded.get(path.name, ("", 0))[0] == digest:
+    copies: list[Quarantined] = []
+    with quarantine_folder(conn, feed) as quarantine:
+        for path in paths:
+            try:
+                copy = admit(path, quarantine)
+            except OSError:
+                raise IngestError(
+                    f"a landing file of feed '{feed}' could not be copied into the quarantine "
+                    f"{quarantine}; staging.{feed} keeps its previous rows"
+                ) from None
+            copies.append(copy)
+            if not stale and loaded.get(path.name, ("", 0))[0] == copy.sha256:
+                statuses.append(
+                    FileStatus(
+                        path.name, copy.sha256, "accepted", loaded[path.name][1], "", scanned=False
+                    )
+                )
+                continue
+            (result,) = scan_paths([copy], feed, geos)
+            record_scan(conn, result)
+            if not result.accepted:
+                copy.discard()
             statuses.append(
-                FileStatus(path.name, digest, "accepted", loaded[path.name][1], "", scanned=False)
+                FileStatus(
+                    result.file_name,
+                    result.sha256,
+                    result.verdict,
+                    result.rows,
+                    result.rules_text(),
+                    scanned=True,
+                )
             )
-            continue
-        (result,) = scan_paths([path], feed, geos)
-        record_scan(conn, result)
-        statuses.append(
-            FileStatus(
-                result.file_name,
-                result.sha256,
-                result.verdict,
-                result.rows,
-                result.rules_text(),
-                scanned=True,
-            )
-        )
 
-    current = {name: digest for name, digest in hashes.items()}
-    unchanged = current == {name: sha for name, (sha, _) in loaded.items()}
-    accepted = all(s.accepted for s in statuses)
-    changed = False
-    if accepted and not unchanged:
-        _rebuild(conn, spec, paths, hashes)
-        changed = True
-    elif accepted and stale:
-        conn.execute("UPDATE audit.loaded_files SET loaded_at = ? WHERE feed = ?", [_now(), feed])
+        current = {copy.name: copy.sha256 for copy in copies}
+        unchanged = current == {name: sha for name, (sha, _) in loaded.items()}
+        accepted = all(s.accepted for s in statuses)
+        changed = False
+        if accepted and not unchanged:
+            _rebuild(conn, spec, copies)
+            changed = True
+        elif accepted and stale:
+            conn.execute(
+                "UPDATE audit.loaded_files SET loaded_at = ? WHERE feed = ?", [_now(), feed]
+            )
+        keep_only(
+            quarantine, {c.sha256 for c, s in zip(copies, statuses, strict=True) if s.accepted}
+        )
     staged = conn.execute(f"SELECT count(*) FROM staging.{feed}").fetchall()[0]
     return FeedLoad(
         feed=feed,
@@ -332,10 +378,9 @@ def load_feed(
     )
 
 
-def _rebuild(
-    conn: duckdb.DuckDBPyConnection, spec: Feed, paths: list[Path], hashes: dict[str, str]
-) -> None:
-    """Replace ``staging.<feed>`` with the rows of ``paths`` in one transaction."""
+def _rebuild(conn: duckdb.DuckDBPyConnection, spec: Feed, copies: list[Quarantined]) -> None:
+    """Replace ``staging.<feed>`` with the rows of the quarantined ``copies`` in one
+    transaction."""
     feed = spec.name
     raw_cols = ", ".join(f'"{c}" VARCHAR' for c in spec.column_names)
     started = False
@@ -347,13 +392,8 @@ def _rebuild(
             f"({raw_cols}, _file VARCHAR, _sha256 VARCHAR, _ord INTEGER)"
         )
         file_rows: dict[str, int] = {}
-        for ordinal, path in enumerate(paths):
-            if sha256_of(path) != hashes[path.name]:
-                raise IngestError(
-                    f"{path.name} of feed '{feed}' changed while it was being loaded; "
-                    "run the refresh again"
-                )
-            query, columns = _text_query(conn, path)
+        for ordinal, copy in enumerate(copies):
+            query, columns = _text_query(conn, copy.path)
             present = set(columns)
             select = ", ".join(
                 f'"{c}"' if c in present else f'NULL::VARCHAR AS "{c}"' for c in spec.column_names
@@ -361,19 +401,19 @@ def _rebuild(
             before = conn.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchall()[0][0]
             conn.execute(
                 f"INSERT INTO {RAW_TABLE} SELECT {select}, ?, ?, ? FROM ({query})",
-                [path.name, hashes[path.name], ordinal],
+                [copy.name, copy.sha256, ordinal],
             )
             after = conn.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchall()[0][0]
-            file_rows[path.name] = int(after - before)
+            file_rows[copy.name] = int(after - before)
         conn.execute(f"DELETE FROM staging.{feed}")
         conn.execute(sql_text(f"staging/{feed}.sql"))
         conn.execute("DELETE FROM audit.loaded_files WHERE feed = ?", [feed])
         now = _now()
-        for path in paths:
+        for copy in copies:
             conn.execute(
                 "INSERT INTO audit.loaded_files (feed, file_name, sha256, rows, loaded_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [feed, path.name, hashes[path.name], file_rows[path.name], now],
+                [feed, copy.name, copy.sha256, file_rows[copy.name], now],
             )
         conn.execute(f"DROP TABLE {RAW_TABLE}")
         conn.execute("COMMIT")

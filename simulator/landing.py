@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 
 from models.geo.types import GeoTest
+from simulator.markets import market_labels
 
 if TYPE_CHECKING:
     from simulator.world import ChannelSpec, World
@@ -25,11 +26,12 @@ the pipeline ignores it. No real patient, market or health system is described h
 """
 
 
-def write_world(world: World, out: Path) -> None:
+def write_world(world: World, out: Path, readme: str | None = None) -> None:
     """Write every feed file of ``world`` into ``out/<feed>/``, ``out/truth.json`` and a README.
 
     Existing feed files in ``out`` that the world does not deliver are removed, so that a
-    folder always holds exactly one world.
+    folder always holds exactly one world. ``world`` may be any object with ``files`` and
+    ``truth`` (a benchmark world from another generator) if ``readme`` gives the README text.
     """
     out.mkdir(parents=True, exist_ok=True)
     for feed, files in world.files.items():
@@ -42,16 +44,16 @@ def write_world(world: World, out: Path) -> None:
         for name, frame in files:
             frame.write_csv(folder / name, float_precision=None)
     (out / "truth.json").write_text(json.dumps(world.truth, indent=2) + "\n")
-    cfg = world.config
-    (out / "README.md").write_text(
-        README.format(seed=cfg.seed, n_geos=cfg.n_geos, n_weeks=cfg.n_weeks)
-    )
+    if readme is None:
+        cfg = world.config
+        readme = README.format(seed=cfg.seed, n_geos=cfg.n_geos, n_weeks=cfg.n_weeks)
+    (out / "README.md").write_text(readme)
 
 
 def landing_files(
     rng: np.random.Generator, channels: Sequence[ChannelSpec], weeks: np.ndarray, geos: list[str],
     population: np.ndarray, spend: np.ndarray, flu: np.ndarray,
-    credited: dict[str, np.ndarray], tests: list[GeoTest],
+    credited: dict[str, np.ndarray], tests: list[GeoTest], geo_type: str = "zip3",
 ) -> dict[str, list[tuple[str, pl.DataFrame]]]:  # fmt: skip
     """The landing feeds of CONTRACT.md section 2 as frames, file names included.
 
@@ -62,6 +64,7 @@ def landing_files(
         spend: (n_geos, n_weeks, n_channels) USD; ``flu``: (n_geos, n_weeks) control values.
         credited: last-touch source -> (n_geos, n_weeks) new patients credited to it.
         tests: the geo tests, for the experiments feed.
+        geo_type: the markets' type (``zip3`` or ``dma``), which also names their labels.
 
     Returns:
         feed name -> [(file name, frame)] in delivery order.
@@ -72,9 +75,9 @@ def landing_files(
     markets = pl.DataFrame(
         {
             "geo": geos,
-            "geo_type": ["zip3"] * n_g,
+            "geo_type": [geo_type] * n_g,
             "population": population.astype(np.int64),
-            "label": [f"Service area {i + 1}" for i in range(n_g)],
+            "label": market_labels(geo_type, n_g),
         }
     )
     spend_rows = []

@@ -7,7 +7,7 @@ patients summed over markets and the PAC window's weeks.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -61,7 +61,7 @@ def last_touch(
 
 def world_truth(
     cfg: WorldConfig, weeks: np.ndarray, channels: Sequence[ChannelSpec], planned: np.ndarray,
-    spend: np.ndarray, contributions: Callable[[np.ndarray], np.ndarray], half_sat: np.ndarray,
+    spend: np.ndarray, contributions: Callable[[np.ndarray], np.ndarray], params: Sequence[dict],
     credited: dict[str, np.ndarray], test_blocks: Sequence[TestBlock],
 ) -> dict:  # fmt: skip
     """The ``truth.json`` content.
@@ -73,7 +73,8 @@ def world_truth(
         planned, spend: (n_geos, n_total, n_channels) planned and final spend in USD, burn-in
             weeks first.
         contributions: spend of that shape -> expected new patients caused, same shape.
-        half_sat: (n_channels,) true Hill half-saturations (spend per capita).
+        params: per channel, its true transform parameters (name -> value), e.g.
+            ``adstock_decay``, ``hill_half_saturation`` (spend per capita), ``hill_slope``.
         credited: last-touch source -> (n_geos, n_weeks) new patients credited to it.
         test_blocks: the geo tests and the cells each changed.
     """
@@ -95,9 +96,7 @@ def world_truth(
             "marginal_pac": 0.01 * w_spend / extra if extra > 0 else None,
             "last_touch_new_patients": lt,
             "last_touch_pac": w_spend / lt if lt > 0 else None,
-            "adstock_decay": ch.decay,
-            "hill_half_saturation": float(half_sat[c]),
-            "hill_slope": ch.slope,
+            **{k: float(v) if isinstance(v, np.floating) else v for k, v in params[c].items()},
             "share_of_window_spend": None,
         }
     total = sum(v["spend"] for v in out.values())
@@ -105,9 +104,7 @@ def world_truth(
         v["share_of_window_spend"] = v["spend"] / total
     return {
         "seed": cfg.seed,
-        "config": {
-            k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(cfg).items()
-        },
+        "config": config_record(cfg),
         "window": {
             "start": str(weeks[-cfg.window_weeks]),
             "end": str(weeks[-1]),
@@ -122,6 +119,18 @@ def world_truth(
         "channels": out,
         "tests": _test_truth(planned, spend, contributions, test_blocks),
     }
+
+
+def config_record(cfg: WorldConfig) -> dict:
+    """The config as JSON: every field, except that a mode field (metadata ``mode``) is written
+    only when it is set, so that a default world's truth is the same as before modes existed."""
+    out = {}
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.metadata.get("mode") and value == f.default:
+            continue
+        out[f.name] = value.isoformat() if isinstance(value, date) else value
+    return out
 
 
 def _test_truth(

@@ -72,12 +72,14 @@ def warehouse(warehouse_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def clearcount_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, small_landing: Path, warehouse_path: Path
 ) -> dict[str, str]:
-    """CLEARCOUNT_* settings pointing at the small landing copy and tmp outputs."""
+    """CLEARCOUNT_* settings pointing at the small landing copy and tmp outputs, and a tmp
+    DAGSTER_HOME for the runs ``clearcount refresh`` records."""
     env = {
         "CLEARCOUNT_LANDING_DIR": str(small_landing),
         "CLEARCOUNT_WAREHOUSE": str(warehouse_path),
         "CLEARCOUNT_OUTPUT_DIR": str(tmp_path / "output"),
         "CLEARCOUNT_MIN_CELL": "11",
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

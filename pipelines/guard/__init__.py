@@ -6,12 +6,12 @@ and the rules that fired per column, as counts only.
 
 from pipelines.guard.errors import GuardError
 from pipelines.guard.hits import RULE_ORDER
-from pipelines.guard.result import SAFE_COLUMN, RuleHit, ScanResult, display_column
+from pipelines.guard.result import CONTRACT_COLUMNS, RuleHit, ScanResult, display_column
 from pipelines.guard.scan import scan_file
 
 __all__ = [
     "RULE_ORDER",
-    "SAFE_COLUMN",
+    "CONTRACT_COLUMNS",
     "GuardError",
     "RuleHit",
     "ScanResult",

@@ -1,7 +1,7 @@
 """Read a landing file as text into an in-memory DuckDB table ``guard_scan``.
 
-The bytes are checked first (UTF-8, no NUL, not empty) while the sha256 is computed in the same
-pass; the header row is parsed with Python's csv module; DuckDB then reads the data rows with
+The file read is the quarantined copy (``pipelines.guard.quarantine``), whose bytes were checked
+while they were copied (UTF-8, no NUL, not empty); the header row is parsed with Python's csv module; DuckDB then reads the data rows with
 every column as VARCHAR under internal names ``c0, c1, ...``. Parquet columns are cast to VARCHAR
 (dates print as ISO dates). DuckDB's own error messages can quote a row, so every failure is
 turned into ``Unreadable`` with a fixed, value-free reason.
@@ -9,40 +9,16 @@ turned into ``Unreadable`` with a fixed, value-free reason.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import hashlib
 import io
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from pipelines.guard.sql import quote_ident, quote_literal, run
 
-CHUNK_BYTES = 8 * 1024 * 1024
 HEADER_BYTES = 1024 * 1024
 TABLE = "guard_scan"
-
-
-@contextmanager
-def plain_path(path: Path) -> Iterator[Path]:
-    """``path``, or a link to it under a plain name when it has glob characters (``*?[]{}``),
-    which DuckDB's readers would otherwise expand."""
-    if not any(ch in str(path) for ch in "*?[]{}"):
-        yield path
-        return
-    with tempfile.TemporaryDirectory(prefix="clearcount-guard-") as tmp:
-        link = Path(tmp) / ("landing" + path.suffix.lower())
-        try:
-            link.symlink_to(path.resolve())
-        except OSError:
-            shutil.copyfile(path, link)
-        yield link
 
 
 class Unreadable(Exception):
@@ -51,51 +27,6 @@ class Unreadable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Digest:
-    """What one pass over the bytes found.
-
-    Attributes:
-        sha256: hex digest of the file.
-        size: bytes.
-        ascii: True when every byte is < 0x80 (normalisation can be skipped).
-        utf8: True when the bytes decode as UTF-8.
-        nul: True when a NUL byte occurs (binary file).
-    """
-
-    sha256: str
-    size: int
-    ascii: bool
-    utf8: bool
-    nul: bool
-
-
-def digest(path: Path) -> Digest:
-    """Hash the file and check its encoding in one streaming pass (constant memory)."""
-    sha = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    size, is_ascii, utf8, nul = 0, True, True, False
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK_BYTES):
-            sha.update(chunk)
-            size += len(chunk)
-            nul = nul or b"\x00" in chunk
-            if is_ascii and chunk.isascii():
-                continue
-            is_ascii = False
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-        if utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8 = False
-    return Digest(sha.hexdigest(), size, is_ascii, utf8, nul)
 
 
 def read_header(path: Path) -> list[str]:
@@ -161,3 +92,51 @@ def load_parquet(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str]
     except duckdb.Error:
         raise Unreadable("not a readable Parquet file") from None
     return names, rows
+
+
+def parquet_kinds(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The kind of each top-level column of a Parquet file, from its schema (never from its
+    key-value metadata, which is not read): ``string`` (BYTE_ARRAY annotated UTF8), ``date``,
+    ``integer``, ``decimal`` (scale <= 2), ``float``, or ``other`` (binary, UTF-16 or any
+    unannotated BYTE_ARRAY, fixed-length bytes, INT96, timestamps, times, wider decimals,
+    nested columns).
+
+    Raises:
+        Unreadable: when the schema cannot be read.
+    """
+    try:
+        rows = run(
+            conn,
+            "SELECT type, num_children, converted_type, scale "
+            f"FROM parquet_schema({quote_literal(str(path))})",
+        )
+    except duckdb.Error:
+        raise Unreadable("not a readable Parquet file") from None
+    kinds: list[str] = []
+    pending = 0  # schema elements still to skip inside a nested column
+    for physical, children, converted, scale in rows[1:]:  # rows[0] is the root
+        if pending:
+            pending += int(children or 0) - 1
+            continue
+        if children:
+            kinds.append("other")
+            pending = int(children)
+            continue
+        kinds.append(_kind(physical, converted, scale))
+    return kinds
+
+
+def _kind(physical: str | None, converted: str | None, scale: int | None) -> str:
+    if converted == "DECIMAL":
+        return "decimal" if (scale or 0) <= 2 else "other"
+    if physical == "BYTE_ARRAY":
+        return "string" if converted == "UTF8" else "other"
+    if physical == "INT32" and converted == "DATE":
+        return "date"
+    if physical in ("INT32", "INT64") and (
+        converted is None or converted.startswith(("INT_", "UINT_"))
+    ):
+        return "integer"
+    if physical in ("FLOAT", "DOUBLE"):
+        return "float"
+    return "other"

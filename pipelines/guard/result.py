@@ -6,12 +6,13 @@ safe for display) and how many rows hit it. A ``ScanResult`` collects the hits o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-SAFE_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ ]{0,63}$")
-"""Column names from a file are printed only when they match this (CONTRACT.md s.3)."""
+from pipelines.feeds import FEEDS
+
+CONTRACT_COLUMNS: frozenset[str] = frozenset(c.name for f in FEEDS.values() for c in f.columns)
+"""The only column names ever printed or stored: those of the contract's feeds (any feed)."""
 
 
 def display_column(name: str, position: int) -> str:
@@ -22,9 +23,11 @@ def display_column(name: str, position: int) -> str:
         position: 1-based position of the column in the file.
 
     Returns:
-        ``name`` when it matches ``SAFE_COLUMN``, else ``column#<position>``.
+        ``name`` when it is a column name of the contract (of any feed), else
+        ``column#<position>``: a header cell may be data (a file without a header row, a pivot
+        with people as columns), so no other header text is ever printed or stored.
     """
-    return name if SAFE_COLUMN.fullmatch(name) else f"column#{position}"
+    return name if name in CONTRACT_COLUMNS else f"column#{position}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ class ScanResult:
 
     Attributes:
         path: the scanned file.
-        file_name: its name (no folder).
+        file_name: the text that may be shown for its name (``pipelines.guard.file_names``):
+            the name itself, escaped, or withheld.
         sha256: hex digest of the file's bytes (empty when the file could not be opened).
         feed: the feed the file was checked against.
         rows: data rows read (0 when unreadable).

@@ -28,26 +28,25 @@ import duckdb
 from pipelines.feeds import FEEDS, Feed
 from pipelines.guard import normalise, passes
 from pipelines.guard.errors import GuardError
+from pipelines.guard.file_names import shown_name
 from pipelines.guard.hits import Hits, ScanColumn
 from pipelines.guard.names import is_identifier_name
-from pipelines.guard.read import (
-    Digest,
-    Unreadable,
-    digest,
-    load_csv,
-    load_parquet,
-    plain_path,
-    read_header,
-)
-from pipelines.guard.result import RuleHit, ScanResult, display_column
+from pipelines.guard.quarantine import Quarantined, admit, private_folder
+from pipelines.guard.read import Unreadable, load_csv, load_parquet, parquet_kinds, read_header
+from pipelines.guard.result import ScanResult, display_column
 from pipelines.guard.sql import run
 
 
-def scan_file(path: Path, feed: str, known_geos: Collection[str] | None = None) -> ScanResult:
+def scan_file(
+    source: Path | Quarantined, feed: str, known_geos: Collection[str] | None = None
+) -> ScanResult:
     """Scan one landing file against a feed's contract and the privacy rules.
 
     Args:
-        path: a ``.csv`` (UTF-8, comma, header row) or ``.parquet`` file.
+        source: a ``.csv`` (UTF-8, comma, header row) or ``.parquet`` landing file, which is
+            first copied into a private quarantine (its bytes are read once) and scanned from
+            there; or a file already admitted to the quarantine (``pipelines.guard.quarantine``),
+            whose copy is scanned as it is.
         feed: the feed name (a key of ``pipelines.feeds.FEEDS``).
         known_geos: geo codes of the ``markets`` feed; None skips the ``unknown_geo`` rule (for a
             markets file, or when no markets feed exists).
@@ -59,79 +58,90 @@ def scan_file(path: Path, feed: str, known_geos: Collection[str] | None = None) 
         GuardError: unknown feed, the file cannot be opened, or an internal failure; the
             message is value-free and raised ``from None``.
     """
-    path = Path(path)
     if feed not in FEEDS:
         raise GuardError(f"unknown feed name; expected one of {', '.join(FEEDS)}") from None
-    try:
-        dig = digest(path)
-    except OSError:
-        raise GuardError(f"cannot read file {path.name}") from None
+    if isinstance(source, Quarantined):
+        return _scan_copy(source, feed, known_geos)
+    with private_folder() as folder:
+        try:
+            copy = admit(Path(source), folder)
+        except OSError:
+            raise GuardError(f"cannot read a landing file of feed '{feed}'") from None
+        return _scan_copy(copy, feed, known_geos)
+
+
+def _scan_copy(copy: Quarantined, feed: str, known_geos: Collection[str] | None) -> ScanResult:
+    """Scan a quarantined copy (never the landing file itself)."""
     conn = duckdb.connect(":memory:")
     try:
         run(conn, "SET preserve_insertion_order = false; SET enable_progress_bar = false")
-        if not dig.ascii:
-            normalise.register(conn)  # only non-ASCII text needs NFKC
-        rows, hits, unscanned = _scan(conn, path, FEEDS[feed], dig, known_geos)
+        normalise.register(conn)
+        hits = Hits()
+        rows, unscanned = _scan(conn, copy, FEEDS[feed], known_geos, hits)
+        name_hit = passes.file_name(conn, copy.name, hits)
     except Exception as error:  # DuckDB and library messages may quote a row: never pass them on
         kind = type(error).__name__
-        raise GuardError(f"internal error ({kind}) while scanning {path.name}") from None
+        raise GuardError(
+            f"internal error ({kind}) while scanning a file of feed '{feed}' (sha256 {copy.sha256})"
+        ) from None
     finally:
         conn.close()
     return ScanResult(
-        path=path,
-        file_name=path.name,
-        sha256=dig.sha256,
+        path=copy.source,
+        file_name=shown_name(copy.name, copy.sha256, copy.suffix, name_hit),
+        sha256=copy.sha256,
         feed=feed,
         rows=rows,
-        hits=hits,
+        hits=hits.result(),
         unscanned=unscanned,
     )
 
 
 def _scan(
     conn: duckdb.DuckDBPyConnection,
-    path: Path,
+    copy: Quarantined,
     feed: Feed,
-    dig: Digest,
     known_geos: Collection[str] | None,
-) -> tuple[int, tuple[RuleHit, ...], tuple[str, ...]]:
-    hits = Hits()
-    is_parquet = path.suffix.lower() == ".parquet"
+    hits: Hits,
+) -> tuple[int, tuple[str, ...]]:
+    """Every rule over the copy; returns (data rows, display names of unscanned columns)."""
+    path = copy.path
     headerless = False
+    kinds: list[str] | None = None
     try:
-        if dig.size == 0:
+        if copy.size == 0:
             raise Unreadable("empty file")
-        if is_parquet:
-            with plain_path(path) as source:
-                names, rows = load_parquet(conn, source)
+        if copy.suffix == ".parquet":
+            names, rows = load_parquet(conn, path)
+            kinds = parquet_kinds(conn, path)
         else:
-            if dig.nul or not dig.utf8:
+            if copy.nul or not copy.utf8:
                 raise Unreadable("not UTF-8 text")
             names = read_header(path)
-            with plain_path(path) as source:
-                rows = load_csv(conn, source, len(names))
+            rows = load_csv(conn, path, len(names))
             headerless = not set(names) <= set(feed.column_names) and passes.header_is_data(
                 conn, names
             )
     except Unreadable:
         hits.add("unreadable", None, 0)
-        return 0, hits.result(), ()
+        return 0, ()
 
     if headerless:
         # The first line is data: name no column by its "header" text, scan it as data too.
         hits.add("unreadable", None, rows + 1)
         cols = [ScanColumn(i, f"c{i}", f"column#{i + 1}", None) for i in range(len(names))]
         passes.distinct(conn, cols)
-        passes.value_rules(conn, cols, hits, dig.ascii, header_cells=names)
-        return rows + 1, hits.result(), tuple(c.shown for c in cols if c.identifier)
+        passes.value_rules(conn, cols, hits, copy.ascii, header_cells=names)
+        return rows + 1, tuple(c.shown for c in cols if c.identifier)
 
     cols = _structure(names, feed, rows, hits)
+    if kinds is not None:
+        passes.parquet_types(cols, kinds, hits, rows)
     passes.distinct(conn, cols)
     passes.column_rules(conn, cols, hits)
     passes.checks(conn, feed, cols, hits, known_geos)
-    passes.value_rules(conn, cols, hits, dig.ascii)
-    unscanned = tuple(c.shown for c in cols if c.identifier)
-    return rows, hits.result(), unscanned
+    passes.value_rules(conn, cols, hits, copy.ascii)
+    return rows, tuple(c.shown for c in cols if c.identifier)
 
 
 def _structure(names: list[str], feed: Feed, rows: int, hits: Hits) -> list[ScanColumn]:

@@ -5,7 +5,14 @@ INSERT INTO marts.geo_test_results
 SELECT
     test_id, channel, design, start_week, end_week, treatment_geos,
     incremental_new_patients, incremental_new_patients_lo, incremental_new_patients_hi,
-    lift_pct, p_value, incremental_spend, pac, pac_lo, pac_hi, method
+    lift_pct, p_value, incremental_spend, pac, pac_lo, pac_hi, method,
+    CASE
+        WHEN incremental_new_patients_lo > 0 OR incremental_new_patients_hi < 0 THEN 'conclusive'
+        ELSE 'inconclusive'
+    END AS status,
+    carryover_weeks, incremental_new_patients_with_carryover,
+    incremental_new_patients_with_carryover_lo, incremental_new_patients_with_carryover_hi,
+    pac_with_carryover, pac_with_carryover_lo, pac_with_carryover_hi
 FROM _geo_results
 ORDER BY test_id;
 

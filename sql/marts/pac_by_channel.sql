@@ -3,7 +3,8 @@
 -- One row per paid channel (channels of core.weekly_spend). The window is the MMM's
 -- (mmm.channel_summary); spend is the MMM's window spend where it has the channel, else the
 -- warehouse's. Last touch: new patients the call-tracking / booking systems credited to the
--- channel inside the window. geo_test_*: the most recent test of the channel (latest end week).
+-- channel inside the window. geo_test_*: the most recent test of the channel (latest end week);
+-- geo_test_status 'none' when the channel has no analysed test.
 DELETE FROM marts.pac_by_channel;
 
 INSERT INTO marts.pac_by_channel
@@ -27,7 +28,7 @@ last_touch AS (
     GROUP BY t.source
 ),
 latest_test AS (
-    SELECT channel, pac, pac_lo, pac_hi
+    SELECT channel, pac, pac_lo, pac_hi, status
     FROM marts.geo_test_results
     QUALIFY row_number() OVER (
         PARTITION BY channel ORDER BY end_week DESC, start_week DESC, test_id DESC
@@ -51,7 +52,8 @@ SELECT
     g.pac AS geo_test_pac,
     g.pac_lo AS geo_test_pac_lo,
     g.pac_hi AS geo_test_pac_hi,
-    getvariable('refreshed_at')::TIMESTAMP AS refreshed_at
+    getvariable('refreshed_at')::TIMESTAMP AS refreshed_at,
+    coalesce(g.status, 'none') AS geo_test_status
 FROM channels AS c
 CROSS JOIN win
 LEFT JOIN mmm.channel_summary AS m USING (channel)

@@ -1,4 +1,5 @@
-"""The analyst's path: Dagster UI on 127.0.0.1, find the weekly_refresh assets, launch a run.
+"""The analyst's path: Dagster UI on 127.0.0.1, find the weekly_refresh assets, launch a run,
+and see the run that ``clearcount refresh`` recorded.
 
 Starts ``dagster dev`` in its own process group on a free port with a throwaway DAGSTER_HOME
 (the repository's dagster.yaml) and ``CLEARCOUNT_*`` in a tmp dir, and stops the whole group
@@ -55,19 +56,15 @@ def wait_up(url: str, proc: subprocess.Popen, seconds: float) -> None:
     raise TimeoutError("dagster dev did not come up")
 
 
-@pytest.fixture()
-def dagster_ui(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """(base URL, DAGSTER_HOME) of a running ``dagster dev``; stopped (whole group) afterwards."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+@contextlib.contextmanager
+def dagster_dev(home: Path, env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """Base URL of ``dagster dev`` on ``home`` (its DAGSTER_HOME); whole group stopped after."""
     port = free_port()
-    env = {**os.environ, **settings_env(tmp_path), "DAGSTER_HOME": str(home)}
-    log = open(tmp_path / "dagster_dev.log", "w")  # noqa: SIM115 (closed below)
+    log = open(log_path, "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPO,
-        env=env,
+        env={**os.environ, **env, "DAGSTER_HOME": str(home)},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -75,7 +72,7 @@ def dagster_ui(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_up(base, proc, 180)
-        yield base, home
+        yield base
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -85,6 +82,16 @@ def dagster_ui(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture()
+def dagster_ui(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """(base URL, DAGSTER_HOME) of a running ``dagster dev`` on a fresh instance."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    with dagster_dev(home, settings_env(tmp_path), tmp_path / "dagster_dev.log") as base:
+        yield base, home
 
 
 STATUS = re.compile(r"Runs\s*/\s*[0-9a-f]{8}\s*(Success|Failure|Canceled|Started|Starting|Queued)")
@@ -144,3 +151,30 @@ def test_launch_weekly_refresh_from_the_ui(browser, dagster_ui):
         assert status == "Success", f"the run launched from the UI ended as {status}"
     finally:
         context.close()
+
+
+def test_the_ui_shows_the_run_of_clearcount_refresh(browser, refreshed, tmp_path):
+    """`clearcount refresh` and `make ui` share one instance: its run, materialisations, check
+    results and metadata are in the UI."""
+    home = Path(refreshed["DAGSTER_HOME"])
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    with dagster_dev(home, refreshed, tmp_path / "dagster_dev.log") as base:
+        try:
+            page.goto(base + "/runs")
+            page.get_by_text("weekly_refresh").first.wait_for()
+            body = page.locator("body").inner_text()
+            assert "Success" in body, "the refresh's run is listed as a success"
+            page.screenshot(path=str(tmp_path / "dagster_runs.png"))
+            page.goto(base + "/assets/pac_by_channel")
+            page.get_by_text("refreshes_in_history").first.wait_for()
+            assert "Never materialized" not in page.locator("body").inner_text()
+            page.goto(base + "/assets/mmm_fit?view=checks")
+            page.get_by_text("mmm_converged").first.wait_for()
+            page.get_by_text(re.compile("^Passed$")).first.wait_for()
+            shots = Path(refreshed["CLEARCOUNT_OUTPUT_DIR"]) / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / "dagster_mmm_checks.png"))
+        finally:
+            context.close()

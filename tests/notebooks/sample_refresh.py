@@ -1,8 +1,8 @@
 """One weekly refresh of the sample per test session, shared by the notebook and browser tests.
 
-The refresh runs the ``weekly_refresh`` job in a subprocess (the same job ``clearcount refresh``
-runs) with ``CLEARCOUNT_*`` pointing into a tmp dir, so the repository's warehouse is never
-touched. ``CLEARCOUNT_TEST_MMM_DRAWS`` / ``CLEARCOUNT_TEST_MMM_TUNE`` (default: the MMM's own
+The refresh runs ``weekly_refresh`` in a subprocess through ``clearcount refresh``'s own code
+(``pipelines.cli.execute_refresh``) with ``CLEARCOUNT_*`` and ``DAGSTER_HOME`` pointing into a tmp
+dir, so the repository's warehouse is never touched and the Dagster UI can be opened on the run. ``CLEARCOUNT_TEST_MMM_DRAWS`` / ``CLEARCOUNT_TEST_MMM_TUNE`` (default: the MMM's own
 defaults) set the sampler; the convergence gate still applies. ``CLEARCOUNT_TEST_REFRESHED_ROOT``
 names a folder refreshed before (``warehouse.duckdb`` and ``output/``) to reuse instead.
 """
@@ -19,20 +19,13 @@ REPO = Path(__file__).resolve().parents[2]
 REFRESH_SCRIPT = """
 import os, sys
 import dagster as dg
-from pipelines.definitions import defs
-from pipelines.resources import warehouse_resource
+from pipelines.cli import execute_refresh
 
 mmm = {}
 for key, env in (("draws", "CLEARCOUNT_TEST_MMM_DRAWS"), ("tune", "CLEARCOUNT_TEST_MMM_TUNE")):
     if os.environ.get(env):
         mmm[key] = int(os.environ[env])
-run_config = {"ops": {"mmm_fit": {"config": mmm}}} if mmm else {}
-result = defs.resolve_job_def("weekly_refresh").execute_in_process(
-    raise_on_error=False,
-    resources={"duckdb": warehouse_resource()},
-    instance=dg.DagsterInstance.ephemeral(),
-    run_config=run_config,
-)
+result = execute_refresh({"ops": {"mmm_fit": {"config": mmm}}} if mmm else None)
 failed = [e.step_key for e in result.all_events
           if e.event_type == dg.DagsterEventType.STEP_FAILURE]
 skipped = [e.step_key for e in result.all_events
@@ -52,6 +45,7 @@ def settings_env(root: Path) -> dict[str, str]:
         "CLEARCOUNT_WAREHOUSE": str(root / "warehouse.duckdb"),
         "CLEARCOUNT_OUTPUT_DIR": str(root / "output"),
         "CLEARCOUNT_MIN_CELL": "11",
+        "DAGSTER_HOME": str(root / "dagster_home"),
     }
 
 

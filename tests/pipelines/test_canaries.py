@@ -145,6 +145,9 @@ def test_ingest_attempt_leaves_no_canary_in_warehouse(tmp_path: Path, bad_market
     text = _warehouse_text(path)
     assert "rejected" in text  # audit.file_scans recorded the rejections
     assert_no_canary(text, where="warehouse tables")
+    quarantine = path.with_name(path.name + ".quarantine")
+    assert quarantine.is_dir()  # copies of accepted files stay, of rejected files are deleted
+    assert_no_canary(_tree_text(quarantine), where="quarantine after the load")
 
 
 @pytest.mark.slow

@@ -104,6 +104,27 @@ def test_refresh_success_prints_dashboards_path(
         conn.close()
 
 
+def test_refresh_records_its_run_in_the_ui_instance(
+    clearcount_env, ingest_only_definitions, capsys
+):
+    """The run, its materialisations and check results land in $DAGSTER_HOME (`make ui`)."""
+    assert cli.main(["refresh"]) == 0
+    home = Path(clearcount_env["DAGSTER_HOME"])
+    assert str(home) in capsys.readouterr().out
+    assert (home / "dagster.yaml").is_file(), "a new instance gets the checkout's dagster.yaml"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert [r.job_name for r in runs] == ["weekly_refresh"]
+        assert runs[0].status == dg.DagsterRunStatus.SUCCESS
+        assert runs[0].tags.get("clearcount/started_by") == "clearcount refresh"
+        event = instance.get_latest_materialization_event(dg.AssetKey("weekly_panel"))
+        assert event is not None and event.run_id == runs[0].run_id
+        checks = instance.all_logs(
+            runs[0].run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        )
+        assert checks, "the UI shows the run's check results"
+
+
 def test_refresh_failure_is_one_value_free_paragraph(
     clearcount_env, ingest_only_definitions, small_landing, warehouse_path, capsys
 ):
@@ -163,6 +184,7 @@ def test_another_simulated_seed_loads_without_code_changes(
     monkeypatch.setenv("CLEARCOUNT_LANDING_DIR", str(landing))
     monkeypatch.setenv("CLEARCOUNT_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     assert cli.main(["scan", str(landing)]) == 0
     assert cli.main(["refresh"]) == 0
     conn = duckdb.connect(str(warehouse), read_only=True)

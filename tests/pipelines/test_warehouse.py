@@ -79,6 +79,14 @@ def test_core_tables(warehouse: duckdb.DuckDBPyConnection):
         "geo",
         "population",
         "new_patients",
+        "observed",
+    ]
+    assert [c for c, _ in columns(warehouse, "core.feed_coverage")] == [
+        "feed",
+        "geo",
+        "first_week",
+        "last_week",
+        "weeks_with_rows",
     ]
     assert [c for c, _ in columns(warehouse, "core.weekly_spend")] == [
         "week_start",
@@ -166,3 +174,16 @@ def test_refresh_lock_is_released_when_holder_is_killed(tmp_path: Path):
     holder.wait(timeout=30)
     with refresh_lock(warehouse, wait_seconds=5):
         pass
+
+
+def test_old_weekly_panel_gains_observed_column(warehouse_path):
+    conn = connect(warehouse_path)
+    conn.execute("CREATE SCHEMA core")
+    conn.execute(
+        "CREATE TABLE core.weekly_panel (week_start DATE NOT NULL, geo VARCHAR NOT NULL, "
+        "population BIGINT NOT NULL, new_patients BIGINT NOT NULL)"
+    )
+    conn.execute("INSERT INTO core.weekly_panel VALUES ('2024-01-01', 'CA', 30000, 4)")
+    apply_schema(conn)
+    assert conn.execute("SELECT observed FROM core.weekly_panel").fetchall() == [(True,)]
+    conn.close()

@@ -19,7 +19,10 @@ from simulator import WorldConfig, simulate_world
 CONTRACT_COLUMNS = [
     "test_id", "channel", "design", "start_week", "end_week", "treatment_geos",
     "incremental_new_patients", "incremental_new_patients_lo", "incremental_new_patients_hi",
-    "lift_pct", "p_value", "incremental_spend", "pac", "pac_lo", "pac_hi", "method",
+    "lift_pct", "p_value", "incremental_spend", "pac", "pac_lo", "pac_hi", "method", "status",
+    "carryover_weeks", "incremental_new_patients_with_carryover",
+    "incremental_new_patients_with_carryover_lo", "incremental_new_patients_with_carryover_hi",
+    "pac_with_carryover", "pac_with_carryover_lo", "pac_with_carryover_hi",
 ]  # fmt: skip
 
 
@@ -102,6 +105,12 @@ def test_results_table_has_the_contract_columns_and_one_row_per_analysed_test(
     assert frame["start_week"].dtype == pl.Date
     assert (frame["incremental_new_patients_lo"] <= frame["incremental_new_patients_hi"]).all()
     assert (frame["incremental_spend"] > 0).all()
+    # an open PAC interval is always labelled, never a bare NULL
+    for r in frame.iter_rows(named=True):
+        excludes_zero = r["incremental_new_patients_lo"] > 0 or r["incremental_new_patients_hi"] < 0
+        assert r["status"] == ("conclusive" if excludes_zero else "inconclusive")
+        if r["pac_hi"] is None:
+            assert r["status"] == "inconclusive"
     messages = dict(conn.execute("SELECT test_id, message FROM geo.test_messages").fetchall())
     assert "unknown markets" in messages["bad_unknown"]
     assert "at least 8" in messages["bad_short"]

@@ -71,12 +71,12 @@ def test_rejected_file_fails_blocking_check_and_stops_downstream(
 def test_missing_feed_folder_fails_the_asset_with_its_name(
     clearcount_env, small_landing, warehouse_path
 ):
-    shutil.rmtree(small_landing / "experiments")
+    shutil.rmtree(small_landing / "bookings")
     result = materialize(warehouse_path)
     assert not result.success
     failures = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
-    assert [f.step_key for f in failures] == ["experiments"]
-    assert "feed 'experiments' is missing" in failures[0].step_failure_data.error.cause.message
+    assert [f.step_key for f in failures] == ["bookings"]
+    assert "feed 'bookings' is missing" in failures[0].step_failure_data.error.cause.message
 
 
 def test_every_ingest_asset_writes_through_the_warehouse_pool():

@@ -25,7 +25,7 @@ PAC_COLUMNS = [
     "channel", "window_start", "window_end", "spend", "last_touch_new_patients",
     "last_touch_pac", "incremental_new_patients", "incremental_new_patients_lo",
     "incremental_new_patients_hi", "pac", "pac_lo", "pac_hi", "marginal_pac", "geo_test_pac",
-    "geo_test_pac_lo", "geo_test_pac_hi", "refreshed_at",
+    "geo_test_pac_lo", "geo_test_pac_hi", "refreshed_at", "geo_test_status",
 ]  # fmt: skip
 
 
@@ -34,7 +34,11 @@ def fill(conn: duckdb.DuckDBPyConnection) -> None:
     apply_schema(conn)
     for w in WEEKS:
         for g in ("a", "b"):
-            conn.execute("INSERT INTO core.weekly_panel VALUES (?, ?, 100000, 50)", [w, g])
+            conn.execute(
+                "INSERT INTO core.weekly_panel (week_start, geo, population, new_patients) "
+                "VALUES (?, ?, 100000, 50)",
+                [w, g],
+            )
             conn.execute("INSERT INTO core.weekly_spend VALUES (?, ?, 'search', 100.0)", [w, g])
             conn.execute(
                 "INSERT INTO core.weekly_spend VALUES (?, ?, 'tv', ?)", [w, g, 50.0 * (w.day % 3)]
@@ -59,12 +63,12 @@ def fill(conn: duckdb.DuckDBPyConnection) -> None:
         "start_week DATE, end_week DATE, treatment_geos BIGINT, incremental_new_patients DOUBLE, "
         "incremental_new_patients_lo DOUBLE, incremental_new_patients_hi DOUBLE, lift_pct DOUBLE, "
         "p_value DOUBLE, incremental_spend DOUBLE, pac DOUBLE, pac_lo DOUBLE, pac_hi DOUBLE, "
-        "method VARCHAR)"
+        "method VARCHAR, status VARCHAR)"
     )
     for tid, end, pac in (("old", WEEKS[2], 11.0), ("new", WEEKS[6], 22.0)):
         conn.execute(
             "INSERT INTO marts.geo_test_results VALUES (?, 'search', 'holdout', ?, ?, 1, 5, 1, 9, "
-            "3, 0.04, 100, ?, ?, ?, 'scm')",
+            "3, 0.04, 100, ?, ?, ?, 'scm', 'conclusive')",
             [tid, WEEKS[0], end, pac, pac / 2, pac * 2],
         )
 
@@ -93,6 +97,7 @@ def test_pac_by_channel_rows_and_history(conn):
     # the most recent test wins
     assert search["geo_test_pac"] == 22.0 and search["geo_test_pac_hi"] == 44.0
     assert tv["geo_test_pac"] is None
+    assert search["geo_test_status"] == "conclusive" and tv["geo_test_status"] == "none"
     assert search["refreshed_at"] == t1
 
     write_pac_by_channel(conn, t1 + timedelta(days=7))
