@@ -260,10 +260,13 @@ def build_model(
 
     Deterministics: ``beta`` (geo, channel) new patients per person per week at full
     saturation; ``channel_contribution`` (geo, week, channel) and ``mu`` (geo, week), new
-    patients (large: a fit does not store them per draw, see :func:`stored_var_names`). The likelihood ``new_patients`` is observed on the market-weeks
+    patients, from ``pm.Data("spend")`` (large: a fit does not store them per draw, see
+    :func:`stored_var_names`). The likelihood ``new_patients`` is observed on the market-weeks
     listed by ``pm.Data("obs_index")`` (flat indices into geo x week), whose counts are
     ``pm.Data("new_patients_observed")``; ``pm.Data("obs_weight")`` (geo, week) is the same mask
-    as 0/1 weights. Change all three together (``compiled.with_data``) to fit other weeks.
+    as 0/1 weights. Change all three together (``compiled.with_data``) to fit other weeks. The
+    sampled mean reads the fitted spend as a constant (its lags precomputed, so sampling does
+    not redo them); it equals ``mu`` at the fitted spend, which a test checks.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -302,34 +305,39 @@ def build_model(
             geo_mult = pt.ones((1, len(channels)))
 
         w = adstock.pt_weights(ad_params)  # (c, L)
-        # the fitted spend as a constant: fixes beta from roi (unchanged by pm.set_data)
-        h_fit = saturation.pt_apply((pt.as_tensor_variable(data.lagged) * w).sum(axis=-1), sat_params)
+        # sampling reads the fitted spend as a constant (its lags precomputed): it fixes beta
+        # from roi and gives the likelihood's mean
+        h_fit = saturation.pt_apply(
+            (pt.as_tensor_variable(data.lagged) * w).sum(axis=-1), sat_params
+        )
         raw_total = (pop[:, None] * geo_mult * (h_fit * obs_w[:, :, None]).sum(axis=1)).sum(axis=0)
-        spend_total = (data.spend * data.observed[:, :, None]).sum(axis=(0, 1))
+        spend_total = (data.spend * obs_w[:, :, None]).sum(axis=(0, 1))
         beta_c = roi * spend_total / 1000.0 / raw_total
         beta = pm.Deterministic("beta", beta_c[None, :] * geo_mult, dims=("geo", "channel"))
+        scale = (pop[:, None] * beta)[:, None, :]  # (g, 1, c)
+        media_fit = (h_fit * scale).sum(axis=-1)  # (g, w)
+
+        # the named contributions and mean read pm.Data("spend"): equal to the sampled ones at
+        # the fitted spend, and recomputed for any other spend set with pm.set_data (beta stays)
         x = spend / (pop[:, None, None] * data.spend_unit[None, None, :])
         h = saturation.pt_apply((pt_lagged(x, adstock.max_lag) * w).sum(axis=-1), sat_params)
         contrib = pm.Deterministic(
-            "channel_contribution",
-            h * (pop[:, None] * beta)[:, None, :],
-            dims=("geo", "week", "channel"),
+            "channel_contribution", h * scale, dims=("geo", "week", "channel")
         )
-        media = contrib.sum(axis=-1)  # (g, w)
 
         # --- baseline
         if prior_predictive:
             log_base = stated_log_baseline(data, priors)
         else:
-            log_base = sampled_log_baseline(data, priors, media, obs_w)
+            log_base = sampled_log_baseline(data, priors, media_fit, obs_w)
         baseline = pop[:, None] * pt.exp(log_base)
-        mu = baseline + media
-        mu = pm.Deterministic("mu", mu, dims=("geo", "week"))
+        mu = pm.Deterministic("mu", baseline + contrib.sum(axis=-1), dims=("geo", "week"))
+        mu_fit = baseline + media_fit
 
         inv_sqrt_alpha = pm.HalfNormal("inv_sqrt_alpha", sigma=priors.dispersion_sd)
         alpha = 1.0 / inv_sqrt_alpha**2
         pm.NegativeBinomial(
-            "new_patients", mu=mu.ravel()[obs_index], alpha=alpha, observed=y_obs
+            "new_patients", mu=mu_fit.ravel()[obs_index], alpha=alpha, observed=y_obs
         )
 
         # --- lift-test calibration
