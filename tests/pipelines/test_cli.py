@@ -140,6 +140,7 @@ def test_refresh_failure_is_one_value_free_paragraph(
     err = captured.err.strip()
     assert "\n" not in err, "one paragraph"
     assert "calls_late.csv" in err and "not_monday(week_start)=1" in err
+    assert "What to do: not_monday: use the Monday that starts each week" in err
     assert "sha256" in err
     assert SENTINEL.lower() not in (captured.out + captured.err)
     # the pages are re-rendered so that they show the rejected file, and still carry no value
