@@ -264,6 +264,35 @@ def dagster_home() -> Path:
     return home
 
 
+STARTED_BY = {"clearcount/started_by": "clearcount refresh"}
+"""Tag of the runs ``clearcount refresh`` records."""
+
+
+def end_stale_refreshes(instance) -> int:
+    """Mark earlier ``clearcount refresh`` runs still recorded as in progress as failed, and free
+    the warehouse slots they hold; returns how many.
+
+    Called while this process holds the warehouse's refresh lock, which every ``clearcount
+    refresh`` takes, so such a run cannot be running: its process was killed mid-run. Left as
+    is, the slot it claimed in the ``warehouse`` pool would make every later run wait forever.
+    Runs started from the UI or the schedule are not touched.
+    """
+    import dagster as dg
+
+    stale = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags=STARTED_BY,
+        )
+    )
+    for run in stale:
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        instance.report_run_failed(
+            run, "Its clearcount refresh process ended before the run finished."
+        )
+    return len(stale)
+
+
 def execute_refresh(run_config: dict | None = None, verbose: bool = False):
     """Run ``weekly_refresh`` in this process, recorded in the instance of :func:`dagster_home`.
 
@@ -300,12 +329,13 @@ def execute_refresh(run_config: dict | None = None, verbose: bool = False):
             flush=True,
         )
         with dg.DagsterInstance.from_config(str(home)) as instance:
+            end_stale_refreshes(instance)
             return job.execute_in_process(
                 raise_on_error=False,
                 instance=instance,
                 resources={"duckdb": warehouse_resource()},
                 run_config=config,
-                tags={"clearcount/started_by": "clearcount refresh"},
+                tags=STARTED_BY,
             )
 
 
