@@ -32,7 +32,9 @@ RANKING_NOTE = (
     "is expected to narrow its 90% PAC interval (relative to the PAC): the budget most in doubt "
     "that one test would settle. The expected interval is simulated from the model's posterior "
     "draws: a test outcome is drawn from the model, the draws are reweighted by how well they "
-    "predict it, and the interval is read off, averaged over 400 simulated outcomes."
+    "predict it, and the interval is read off, averaged over 400 simulated outcomes. Where "
+    "the default 8-week test would rarely be conclusive, a 13-week test in twice the markets "
+    "is designed too, and the one that teaches more is shown."
 )
 
 
