@@ -315,9 +315,7 @@ def with_larger_tests(
     for e in weak:
         treated = min(2 * len(e.treatment_geos), panel.n_geos - 2)
         try:
-            p = propose_design(
-                panel, e.channel, weeks, treated, seed=seed, past_tests=past_tests
-            )
+            p = propose_design(panel, e.channel, weeks, treated, seed=seed, past_tests=past_tests)
         except ValueError:  # too little history for a test this long: keep the default
             continue
         larger.append(
