@@ -38,7 +38,7 @@ def test_notebook_executes_on_the_sample(sample_refreshed, monkeypatch):
     )
     assert "probability the scenario beats current spend" in shown
     assert "pac" in shown
-    assert "expected_pac_lo" in shown  # the next-experiment ranking
+    assert "expected_lift" in shown  # the next-experiment ranking
     figures = [
         o["data"]["application/vnd.plotly.v1+json"]
         for c in nb.cells
