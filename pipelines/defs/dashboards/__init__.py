@@ -22,7 +22,14 @@ POOL = "warehouse"
 @dg.asset(
     group_name=GROUP,
     pool=POOL,
-    deps=["pac_by_channel", "budget_plan", "weekly_panel", "geo_test_results", "geo_test_designs"],
+    deps=[
+        "pac_by_channel",
+        "budget_plan",
+        "next_experiments",
+        "weekly_panel",
+        "geo_test_results",
+        "geo_test_designs",
+    ],
     kinds={"plotly", "html"},
     description=(
         "Leadership summary (index.html), model page, geo tests page and data & privacy page: "

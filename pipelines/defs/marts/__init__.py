@@ -1,4 +1,5 @@
-"""Marts domain: PAC per channel (with its history) and the budget plan.
+"""Marts domain: PAC per channel (with its history), the budget plan, and the geo test to run
+next (``next_experiments``, its own module).
 
 Both assets wait for ``mmm_fit`` (whose blocking ``mmm_converged`` check stops them when the
 model did not converge), ``geo_test_results`` and ``weekly_panel``.
@@ -11,6 +12,7 @@ import numpy as np
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from pipelines.defs.marts.next_experiments import next_experiments
 from pipelines.defs.marts.writers import mmm_window, spend_range, write_budget_plan
 from pipelines.defs.marts.writers import write_pac_by_channel as _write_pac
 from pipelines.settings import Settings
@@ -107,13 +109,15 @@ class BudgetConfig(dg.Config):
         "marts.budget_plan: the split of the same total budget (configurable) that maximises "
         "expected new patients over the MMM's posterior draws, within plus or minus 30% of "
         "current spend per channel by default; with the probability that it beats current "
-        "spend and a warning where a channel leaves the spend range the model has seen."
+        "spend, its gain with a 90% interval, a warning where a channel leaves the spend range "
+        "the model has seen, and the cautious plan (maximising the mean of the worst 10% of "
+        "draws, CVaR) beside it."
     ),
 )
 def budget_plan(
     context: dg.AssetExecutionContext, config: BudgetConfig, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    from models.budget import optimise_budget
+    from models.budget import optimise_budget, optimise_cautious_budget
     from models.mmm.response import ResponseModel
 
     settings = Settings.from_env()
@@ -129,16 +133,17 @@ def budget_plan(
     with duckdb.get_connection() as conn:
         window = mmm_window(conn)
         seen, n_weeks = spend_range(conn, channels, *window)
-        plan = optimise_budget(
-            response,
-            n_weeks=n_weeks,
-            total=config.total,
-            max_change=config.max_change,
-            lower=lower,
-            upper=upper,
-            spend_range=seen,
-        )
-        frame = write_budget_plan(conn, plan, window, refreshed_at)
+        bounds = {
+            "n_weeks": n_weeks,
+            "total": config.total,
+            "max_change": config.max_change,
+            "lower": lower,
+            "upper": upper,
+            "spend_range": seen,
+        }
+        plan = optimise_budget(response, **bounds)
+        cautious = optimise_cautious_budget(response, **bounds)
+        frame = write_budget_plan(conn, plan, window, refreshed_at, cautious)
     for w in plan.warnings:
         if w:
             context.log.warning(w)
@@ -167,4 +172,4 @@ def budget_plan(
     )
 
 
-defs = dg.Definitions(assets=[pac_by_channel, budget_plan])
+defs = dg.Definitions(assets=[pac_by_channel, budget_plan, next_experiments])
