@@ -91,7 +91,7 @@ def world_types() -> list[WorldType]:
         WorldConfig(seed=106, correlated_flighting=True, effect_scale=0.6),
     )
     return [
-        WorldType("sample", sample, None, (4, 10), (2, 6), (0.02, 0.05, 0.10, 0.20), 60),
+        WorldType("sample", sample, None, (4, 10), (2, 6), (0.02, 0.05, 0.10, 0.20), 100),
         WorldType(
             "small",
             tuple(WorldConfig(seed=s, n_geos=8, n_weeks=80) for s in (201, 202, 203)),
