@@ -317,7 +317,7 @@ def run_world(spec: WorldSpec, seed: int, config: MMMConfig, args) -> list[dict]
                  "r": attempt("pymc-marketing", lambda: fit_anchor(world, args.quick)),
                  "oracle": oracle, "oracle_mark": oracle_mark}
             )  # fmt: skip
-    if args.national_only or not args.no_national:
+    if (args.national_only or not args.no_national) and world.panel.n_geos > 1:
         rows.append(
             {"world": spec.name, "seed": seed, "fit": "national",
              "r": attempt("national", lambda: fit_national(world, config)), "oracle": None,
