@@ -111,14 +111,14 @@ def pac_figure(pac: pl.DataFrame, ctx: PageContext) -> str:
         fig.add_trace(
             go.Scatter(
                 x=[r["geo_test_pac"] for r, _ in closed], y=[n for _, n in closed],
-                mode="markers", name="geo test (90% interval)",
+                mode="markers", name="geo test, test weeks only (90% interval)",
                 marker={"color": COLORS["actual"], "size": 9, "symbol": "square"},
                 error_x={"type": "data", "symmetric": False, "color": COLORS["actual"],
                          "array": [(r["geo_test_pac_hi"] or r["geo_test_pac"]) - r["geo_test_pac"]
                                    for r, _ in closed],
                          "arrayminus": [r["geo_test_pac"] - (r["geo_test_pac_lo"] or r["geo_test_pac"])
                                         for r, _ in closed]},
-                hovertemplate="%{y}: geo test PAC %{x:$,.0f}<extra></extra>",
+                hovertemplate="%{y}: geo test PAC %{x:$,.0f} (test weeks, excludes carry-over)<extra></extra>",
             )
         )  # fmt: skip
     open_ended = [
