@@ -54,10 +54,12 @@ def header_is_data(conn: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
     return any(count > 0 for count in pattern_counts(conn, names).values())
 
 
-def pattern_counts(conn: duckdb.DuckDBPyConnection, cells: list[str]) -> dict[str, int]:
+def pattern_counts(
+    conn: duckdb.DuckDBPyConnection, cells: list[str], text: bool = True
+) -> dict[str, int]:
     """How many of ``cells`` (texts that are not column values: header cells, a file name)
-    each value pattern of ``value_rules.sql`` matches."""
-    insert_cells(conn, cells, create=True)
+    each value pattern of ``value_rules.sql`` matches (``text``: see ``insert_cells``)."""
+    insert_cells(conn, cells, create=True, text=text)
     if not all(c.isascii() for c in cells):
         run(conn, snippets(CHECKS)["normalise"])
     cursor = conn.execute(value_rules_sql())
@@ -79,7 +81,7 @@ def file_name(conn: duckdb.DuckDBPyConnection, name: str, hits: Hits) -> bool:
     if not name_on_allowlist(name):
         hits.add("bad_file_name", None, 1)
     matched = False
-    for rule, count in pattern_counts(conn, [name, name.replace("_", ".")]).items():
+    for rule, count in pattern_counts(conn, [name, name.replace("_", ".")], text=False).items():
         if count:
             hits.add(rule, "file_name", 1)
             matched = True
@@ -94,8 +96,13 @@ def _temp_list(conn: duckdb.DuckDBPyConnection, table: str, column: str, values:
     ).fetchall()
 
 
-def insert_cells(conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool) -> None:
-    """Add header cells to guard_values as (position, text, 1, false), passed as parameters."""
+def insert_cells(
+    conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool, text: bool = True
+) -> None:
+    """Add cells to guard_values as (position, cell, 1, ``text``), passed as parameters.
+
+    ``text`` holds header cells to the text-field patterns too (a compact date in a header cell
+    means the header row is data); file names are not (``spend_20240108.csv``)."""
     if create:
         run(
             conn,
@@ -104,8 +111,8 @@ def insert_cells(conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool
         )
     conn.execute(
         "INSERT INTO guard_values SELECT generate_subscripts($1::VARCHAR[], 1) - 1, "
-        "unnest($1::VARCHAR[]), 1, false",
-        [list(cells)],
+        "unnest($1::VARCHAR[]), 1, $2",
+        [list(cells), text],
     ).fetchall()
     run(conn, "DELETE FROM guard_values WHERE v IS NULL OR v = ''")
 
@@ -391,7 +398,7 @@ def value_rules(
         fill(snippets(CHECKS)["values"], scope=where, text_cols=", ".join(text_cols) or "NULL"),
     )
     if header_cells is not None:
-        insert_cells(conn, header_cells, create=False)
+        insert_cells(conn, header_cells, create=False, text=False)
         skipped = [str(c.position) for c in cols if c.identifier]
         if skipped:
             run(conn, f"DELETE FROM guard_values WHERE col IN ({', '.join(skipped)})")
