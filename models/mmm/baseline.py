@@ -2,8 +2,9 @@
 
 The stated baseline (module docstring of :mod:`models.mmm.model`)::
 
-    log_base[g, w] = a_geo[g] + trend * t[w] + fourier[w] @ gamma + holiday * hol[w]
-                     + controls[g, w] @ delta
+    log_base[g, w] = a_geo[g] + trend * t[w] + knot_basis[w] @ cumsum(level_step)
+                     + fourier[w] @ gamma + holiday * hol[w] + controls[g, w] @ delta
+    level_step ~ Normal(0, sigma_level),  sigma_level ~ HalfNormal(level_step_sd)
     a_geo[g] ~ Normal(a0, sigma_a)   (one market: a_geo = a0)
 
 The counts pin down each market's weekly mean ``baseline + media`` well, but less well how it
@@ -15,7 +16,8 @@ log-scale amplitudes of trend, seasonality, holiday and controls grow like ``1 /
 by a smaller baseline. NUTS diverges on that ridge where a channel's effect is weakly identified
 (one national series; an always-on channel). So a fit samples
 
-- ``*_raw`` = amplitude * share for ``trend``, ``gamma``, ``holiday``, ``delta``;
+- ``*_raw`` = amplitude * share for ``trend``, ``gamma``, ``level_step``, ``holiday``,
+  ``delta``;
 - ``a_geo_offset`` = ``a_geo - log((mean(y) - M) / B)`` per market (one market:
   ``a0_offset``), ``B`` the market's mean baseline per unit level over the observed weeks.
 
@@ -38,11 +40,15 @@ if TYPE_CHECKING:
 GAP_SHARPNESS = 20.0
 
 
-def log_time_effects(data: ModelData, trend, gamma, holiday):
-    """(n_weeks,) log-scale effect of trend, yearly seasonality and holiday weeks (PyTensor)."""
+def log_time_effects(data: ModelData, trend, gamma, level_step, holiday):
+    """(n_weeks,) log-scale effect of trend, random-walk level, yearly seasonality and holiday
+    weeks (PyTensor)."""
     import pytensor.tensor as pt
 
-    return trend * data.t + pt.dot(data.fourier, gamma) + holiday * data.holiday
+    out = trend * data.t + pt.dot(data.fourier, gamma) + holiday * data.holiday
+    if data.knot_basis.shape[1]:
+        out = out + pt.dot(data.knot_basis, pt.cumsum(level_step))
+    return out
 
 
 def stated_log_baseline(data: ModelData, priors: Priors):
@@ -59,8 +65,12 @@ def stated_log_baseline(data: ModelData, priors: Priors):
         a_geo = pm.Deterministic("a_geo", a0[None], dims="geo")
     trend = pm.Normal("trend", 0.0, priors.trend_sd)
     gamma = pm.Normal("gamma", 0.0, priors.season_sd, dims="fourier")
+    level_step = None
+    if data.knot_basis.shape[1]:
+        sigma_level = pm.HalfNormal("sigma_level", sigma=priors.level_step_sd)
+        level_step = pm.Normal("level_step", 0.0, sigma_level, dims="knot")
     hol = pm.Normal("holiday", 0.0, priors.holiday_sd)
-    log_base = a_geo[:, None] + log_time_effects(data, trend, gamma, hol)[None, :]
+    log_base = a_geo[:, None] + log_time_effects(data, trend, gamma, level_step, hol)[None, :]
     if data.controls.shape[2]:
         delta = pm.Normal("delta", 0.0, priors.control_sd, dims="control")
         log_base = log_base + pt.dot(data.controls, delta)
@@ -84,7 +94,7 @@ def sampled_log_baseline(data: ModelData, priors: Priors, media, obs_w):
     gap = y_mean / GAP_SHARPNESS * pt.softplus(GAP_SHARPNESS * (y_mean - m_mean) / y_mean)
     share = gap.sum() / y_mean.sum()
 
-    def normal_prior(name: str, sd: float, dims: str | None = None):
+    def normal_prior(name: str, sd, dims: str | None = None):
         raw = pm.Flat(f"{name}_raw", dims=dims)
         value = pm.Deterministic(name, raw / share, dims=dims)
         pm.Potential(f"{name}_prior", pm.logp(pm.Normal.dist(0.0, sd), value).sum())
@@ -92,11 +102,17 @@ def sampled_log_baseline(data: ModelData, priors: Priors, media, obs_w):
 
     trend = normal_prior("trend", priors.trend_sd)
     gamma = normal_prior("gamma", priors.season_sd, "fourier")
+    n_amp = 2 + data.fourier.shape[1]
+    level_step = None
+    if data.knot_basis.shape[1]:
+        sigma_level = pm.HalfNormal("sigma_level", sigma=priors.level_step_sd)
+        level_step = normal_prior("level_step", sigma_level, "knot")
+        n_amp += data.knot_basis.shape[1]
     hol = normal_prior("holiday", priors.holiday_sd)
     log_shape = pt.broadcast_to(
-        log_time_effects(data, trend, gamma, hol)[None, :], (data.n_geos, data.n_weeks)
+        log_time_effects(data, trend, gamma, level_step, hol)[None, :],
+        (data.n_geos, data.n_weeks),
     )
-    n_amp = 2 + data.fourier.shape[1]
     if data.controls.shape[2]:
         delta = normal_prior("delta", priors.control_sd, "control")
         log_shape = log_shape + pt.dot(data.controls, delta)

@@ -23,6 +23,8 @@ CHECKED_VARS = (
     "a_geo",
     "trend",
     "gamma",
+    "sigma_level",
+    "level_step",
     "holiday",
     "delta",
     "inv_sqrt_alpha",

@@ -3,8 +3,9 @@
 Mean new patients in market ``g`` and week ``w`` (additive, as the simulator defines it)::
 
     mu[g, w] = baseline[g, w] + sum_c channel_contribution[g, w, c]
-    baseline[g, w] = pop[g] * exp(a[g] + trend * t[w] + fourier[w] @ gamma
+    baseline[g, w] = pop[g] * exp(a[g] + trend * t[w] + level[w] + fourier[w] @ gamma
                                   + holiday * hol[w] + controls[g, w] @ delta)
+    level[w] = knot_basis[w] @ cumsum(level_step)   (a random walk over quarterly knots)
     channel_contribution[g, w, c] = pop[g] * beta[g, c] * saturation(adstock(x[g, :, c])[w])
     x[g, w, c] = spend[g, w, c] / pop[g] / spend_unit[c]
 
@@ -81,6 +82,11 @@ class Priors:
         season_sd: sd of each Fourier coefficient (log scale).
         holiday_sd: sd of the holiday-week effect (log scale).
         control_sd: sd of a standardised control's effect (log scale).
+        level_knot_weeks: spacing of the knots of the baseline's random-walk level (weeks).
+        level_step_sd: scale (HalfNormal) of the learned sd of the level's log step per knot.
+            The level lets the baseline move where no trend, season or control explains it
+            (a new competitor, a clinic opening, a demand driver nobody measured); without it
+            such a move is credited to whichever channel changed at the same time.
         dispersion_sd: scale (HalfNormal) of ``1/sqrt(alpha)`` of the negative binomial.
     """
 
@@ -93,6 +99,8 @@ class Priors:
     season_sd: float = 0.3
     holiday_sd: float = 0.3
     control_sd: float = 0.3
+    level_knot_weeks: int = 13
+    level_step_sd: float = 0.1
     dispersion_sd: float = 0.3
 
 
@@ -133,6 +141,9 @@ class ModelData:
         lagged: (n_geos, n_weeks, n_channels, max_lag) lagged ``x``.
         t: (n_weeks,) centred time, -0.5 .. 0.5.
         fourier: (n_weeks, 2 * n_fourier).
+        knot_basis: (n_weeks, n_knots - 1) linear interpolation between the level's knots
+            (the first knot is 0: the market levels carry the intercept); empty when the
+            history is shorter than two knot spacings.
         holiday: (n_weeks,) 0/1.
         controls: (n_geos, n_weeks, n_controls) standardised.
         roi_centre: prior centre of new patients per $1,000 (all channels).
@@ -150,6 +161,7 @@ class ModelData:
     lagged: np.ndarray
     t: np.ndarray
     fourier: np.ndarray
+    knot_basis: np.ndarray
     holiday: np.ndarray
     controls: np.ndarray
     roi_centre: float
@@ -179,6 +191,17 @@ def spend_unit(panel: Panel) -> np.ndarray:
         nz = v[v > 0]
         units[c] = nz.mean() if nz.size else 1.0
     return units
+
+
+def knot_basis(n_weeks: int, spacing: int) -> np.ndarray:
+    """(n_weeks, n_knots - 1) hat functions of knots every ``spacing`` weeks from week 0 (the
+    last knot at or after the last week), without the first knot's column."""
+    n_knots = int(np.ceil((n_weeks - 1) / spacing)) + 1
+    if n_knots < 3:
+        return np.zeros((n_weeks, 0))
+    pos = np.arange(n_weeks) / spacing  # knot coordinates
+    basis = np.maximum(0.0, 1.0 - np.abs(pos[:, None] - np.arange(n_knots)[None, :]))
+    return basis[:, 1:]
 
 
 def model_data(
@@ -226,6 +249,7 @@ def model_data(
         lagged=lagged(x, adstock.max_lag),
         t=t,
         fourier=yearly_fourier(panel.weeks, n_fourier) if n_fourier else np.zeros((n_w, 0)),
+        knot_basis=knot_basis(n_w, priors.level_knot_weeks),
         holiday=(
             holiday_weeks(panel.weeks)
             if holiday_country == "US"
@@ -278,6 +302,7 @@ def build_model(
         coords |= {"geo": np.arange(data.n_geos), "week": np.arange(data.n_weeks)}
     coords.setdefault("fourier", np.arange(data.fourier.shape[1]))
     coords.setdefault("control", np.arange(data.controls.shape[2]))
+    coords["knot"] = np.arange(1, data.knot_basis.shape[1] + 1)
     pop = data.pop
     n_g = data.n_geos
     obs_idx = np.flatnonzero(data.observed.ravel())
@@ -364,7 +389,7 @@ class Draws:
     """Posterior draws flattened over chains, as numpy arrays (``n`` draws first).
 
     Shapes: adstock and saturation parameters {name: (n, C)}; beta (n, G, C); a_geo (n, G);
-    trend, holiday, alpha (n,); gamma (n, F); delta (n, K).
+    trend, holiday, alpha (n,); gamma (n, F); level_step (n, n_knots - 1); delta (n, K).
     """
 
     adstock: Params
@@ -373,6 +398,7 @@ class Draws:
     a_geo: np.ndarray
     trend: np.ndarray
     gamma: np.ndarray
+    level_step: np.ndarray
     holiday: np.ndarray
     delta: np.ndarray
     alpha: np.ndarray
@@ -400,6 +426,7 @@ class Draws:
             a_geo=flat("a_geo"),
             trend=flat("trend"),
             gamma=flat("gamma"),
+            level_step=flat("level_step") if "level_step" in post else np.zeros((n, 0)),
             holiday=flat("holiday"),
             delta=flat("delta") if n_controls else np.zeros((n, 0)),
             alpha=1.0 / flat("inv_sqrt_alpha") ** 2,
@@ -445,6 +472,7 @@ def baseline_mean(draws: Draws, data: ModelData) -> np.ndarray:
     log_time = (
         draws.trend[:, None] * data.t[None, :]
         + draws.gamma @ data.fourier.T
+        + np.cumsum(draws.level_step, axis=1) @ data.knot_basis.T
         + draws.holiday[:, None] * data.holiday[None, :]
     )  # (n, W)
     log_base = draws.a_geo[:, :, None] + log_time[:, None, :]

@@ -42,12 +42,12 @@ def test_lagged_shape_and_shift_and_pytensor_agree() -> None:
 
 def test_weibull_weights_hand_computed_and_delayed() -> None:
     ad = WeibullAdstock(max_lag=4)
-    k, lam = 2.0, 2.0
+    k, lam = 2.5, 3.0
     u = np.arange(1, 5) / lam
     dens = (k / lam) * u ** (k - 1) * np.exp(-(u**k))
     w = ad.weights({"lag_shape": np.array([k]), "lag_scale": np.array([lam])})
     np.testing.assert_allclose(w[0], dens / dens.sum())
-    assert np.argmax(w[0]) == 1  # the effect peaks a week after the spend
+    assert np.argmax(w[0]) >= 1  # the effect peaks after the week of spend
     params = {"lag_shape": np.array([2.0, 0.8]), "lag_scale": np.array([2.0, 1.5])}
     np.testing.assert_allclose(
         ad.pt_weights({k: np.asarray(v) for k, v in params.items()}).eval(), ad.weights(params)
