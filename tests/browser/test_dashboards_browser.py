@@ -255,7 +255,8 @@ COLOUR_OF = {
 
 def test_a_channel_has_one_colour_on_every_chart_of_every_page(browser, refreshed):
     with duckdb.connect(refreshed["CLEARCOUNT_WAREHOUSE"], read_only=True) as conn:
-        channels = [r[0] for r in conn.execute("SELECT channel FROM marts.pac_by_channel")]
+        rows = conn.execute("SELECT channel FROM marts.pac_by_channel").fetchall()
+    channels = [r[0] for r in rows]
     by_label = {label(c): c for c in channels}
     seen: dict[str, set[str]] = {c: set() for c in channels}
     charts = 0
