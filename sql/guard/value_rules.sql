@@ -69,8 +69,12 @@ WITH flags AS (
         -- an age over 89 (Safe Harbor identifier): "age 93", "93 y/o", "93-year-old"
         regexp_matches(v, '(?i:(^|[^a-z])(age|aged|ages)[\s_:\-]*(9[0-9]|1[0-2][0-9])([^0-9]|$))|(?i:(^|[^0-9])(9[0-9]|1[0-2][0-9])[\s_\-]*(y/?o|yo|(yrs?|years?)[\s_\-]*old)([^a-z]|$))') AS age_over_89,
         -- encoded text: percent escapes, HTML entities, base64 or similar tokens mixing cases
-        -- and digits
+        -- and digits, long hex strings (hex-encoded text)
         regexp_matches(v, '%[0-9A-Fa-f]{2}|&#?[A-Za-z0-9]{2,8};')
+            OR len(list_filter(
+                regexp_extract_all(v, '[0-9A-Fa-f]{18,}'),
+                lambda tok: regexp_matches(tok, '[0-9]') AND regexp_matches(tok, '[A-Fa-f]')
+            )) > 0
             OR len(list_filter(
                 regexp_extract_all(v, '[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]{8,}={1,2}'),
                 lambda tok: regexp_matches(tok, '[A-Z]') AND regexp_matches(tok, '[a-z]')
