@@ -48,6 +48,36 @@ RULE_ADVICE: dict[str, str] = {
         "a new-patient count is larger than its total: export both columns from the same report"
     ),
     "unknown_geo": "add the market to the markets feed, or fix the market code",
+    "bad_parquet_type": (
+        "write text columns as UTF-8 strings, weeks as dates or strings, counts as integers "
+        "and amounts as decimals with at most 2 decimals"
+    ),
+    "bad_label": (
+        "shorten the market label to 1 to 64 printable ASCII characters, with no @ and no run "
+        "of 5 or more digits"
+    ),
+    "bad_geo_code": (
+        "use market codes of the markets feed's geo_type: zip3 three digits, dma 500 to 899, "
+        "state a USPS code (MA, DC, PR), custom a slug"
+    ),
+    "small_market": "merge markets of 20,000 people or fewer into a larger market",
+    "implausible_population": (
+        "correct the population (a phone number or a date typed as a population is the usual cause)"
+    ),
+    "too_many_values": (
+        "aggregate sources into channels and events into weeks: one channel, test or control "
+        "per call or patient is the usual cause"
+    ),
+    "count_exceeds_population": (
+        "correct the count: a weekly count above 5% of the market's population is usually a "
+        "phone number typed as a count"
+    ),
+    "spend_per_head": "correct the amount: above $10 per person per week is not plausible",
+    "impressions_per_head": (
+        "correct the count: above 1,000 impressions per person per week is not plausible"
+    ),
+    "implausible_value": "rescale the control (rates, indices, temperatures)",
+    "encoded_text": "write plain text (no percent escapes, HTML entities or base64 tokens)",
     "bad_file_name": (
         "rename the file with letters, digits, spaces and . _ - ( ) , only, no run of 9 or more "
         "digits (for example spend_2026-11-23.csv)"
@@ -84,6 +114,9 @@ VALUE_RULES: dict[str, str] = {
     "card_number": "card number",
     "date_of_birth": "date of birth",
     "street_address": "street address",
+    "person_name": "name",
+    "mrn": "record, account or member number",
+    "age_over_89": "age over 89 (an identifier under HIPAA Safe Harbor)",
 }
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".numbers")

@@ -71,17 +71,34 @@ def pattern_counts(
     return totals
 
 
-def file_name(conn: duckdb.DuckDBPyConnection, name: str, hits: Hits) -> bool:
+FILE_NAME_COL = -1
+"""The ``col`` under which the file's name is matched by the value patterns."""
+
+
+def file_name_cells(name: str) -> list[str]:
+    """The texts the value patterns read for a file name: as it is, and with ``_`` as ``.``."""
+    return [name, name.replace("_", ".")]
+
+
+def file_name(
+    conn: duckdb.DuckDBPyConnection, name: str, hits: Hits, counts: dict[str, int] | None = None
+) -> bool:
     """The file-name rules: ``bad_file_name`` when the name is off the allowlist, and each
-    value pattern that matches the name (``email(file_name)=1``; ``_`` also read as ``.``).
+    value pattern that matches the name (``email(file_name)=1``).
+
+    Args:
+        counts: the value patterns' counts for the name when ``value_rules`` already matched it;
+            None matches it here.
 
     Returns:
         True when a value pattern matched (the name is then withheld wherever it is shown).
     """
     if not name_on_allowlist(name):
         hits.add("bad_file_name", None, 1)
+    if counts is None:
+        counts = pattern_counts(conn, file_name_cells(name), text=False)
     matched = False
-    for rule, count in pattern_counts(conn, [name, name.replace("_", ".")], text=False).items():
+    for rule, count in counts.items():
         if count:
             hits.add(rule, "file_name", 1)
             matched = True
@@ -97,9 +114,14 @@ def _temp_list(conn: duckdb.DuckDBPyConnection, table: str, column: str, values:
 
 
 def insert_cells(
-    conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool, text: bool = True
+    conn: duckdb.DuckDBPyConnection,
+    cells: list[str],
+    create: bool,
+    text: bool = True,
+    col: int | None = None,
 ) -> None:
-    """Add cells to guard_values as (position, cell, 1, ``text``), passed as parameters.
+    """Add cells to guard_values as (position or ``col``, cell, 1, ``text``), passed as
+    parameters.
 
     ``text`` holds header cells to the text-field patterns too (a compact date in a header cell
     means the header row is data); file names are not (``spend_20240108.csv``)."""
@@ -110,9 +132,9 @@ def insert_cells(
             "(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN)",
         )
     conn.execute(
-        "INSERT INTO guard_values SELECT generate_subscripts($1::VARCHAR[], 1) - 1, "
+        "INSERT INTO guard_values SELECT coalesce($3, generate_subscripts($1::VARCHAR[], 1) - 1), "
         "unnest($1::VARCHAR[]), 1, $2",
-        [list(cells), text],
+        [list(cells), text, col],
     ).fetchall()
     run(conn, "DELETE FROM guard_values WHERE v IS NULL OR v = ''")
 
@@ -358,9 +380,13 @@ def value_rules(
     hits: Hits,
     ascii_only: bool,
     header_cells: list[str] | None = None,
-) -> None:
+    name: str | None = None,
+) -> dict[str, int]:
     """Value patterns over the distinct values of every scanned column (typed columns: only
-    the values that fail their type).
+    the values that fail their type), and over the file's ``name`` in the same pass.
+
+    Returns:
+        The patterns' counts for the file name (all 0 when ``name`` is None).
 
     When the file is already rejected by its structure (no header row, unknown or identifier
     columns), columns are scanned in file order while their distinct values add up to at most
@@ -403,12 +429,20 @@ def value_rules(
         if skipped:
             run(conn, f"DELETE FROM guard_values WHERE col IN ({', '.join(skipped)})")
         ascii_only = ascii_only and all(c.isascii() for c in header_cells)
+    if name is not None:
+        insert_cells(conn, file_name_cells(name), create=False, text=False, col=FILE_NAME_COL)
+        ascii_only = ascii_only and name.isascii()
     if not ascii_only:
         run(conn, snippets(CHECKS)["normalise"])
     cursor = conn.execute(value_rules_sql())
     rule_names = [d[0] for d in cursor.description][1:]
     shown = {c.position: c for c in cols}
+    name_counts = dict.fromkeys(rule_names, 0)
     for row in cursor.fetchall():
+        if int(row[0]) == FILE_NAME_COL:
+            name_counts = {r: int(n) for r, n in zip(rule_names, row[1:], strict=True)}
+            continue
         col = shown[int(row[0])]
         for rule, count in zip(rule_names, row[1:], strict=True):
             hits.add(rule, col.shown, int(count), col.position)
+    return name_counts

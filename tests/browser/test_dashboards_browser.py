@@ -203,8 +203,25 @@ def test_first_screen_holds_the_ranked_pac_chart_and_the_recommendation(browser,
         context.close()
 
 
-def test_an_inconclusive_test_renders_as_inconclusive(browser, refreshed):
-    with duckdb.connect(refreshed["CLEARCOUNT_WAREHOUSE"], read_only=True) as conn:
+def test_an_inconclusive_test_renders_as_inconclusive(browser, refreshed, tmp_path):
+    """Each test shows the status of the mart; a test planted as inconclusive (its effect
+    interval made to include zero) reads as inconclusive on the summary and the geo page."""
+    planted = tmp_path / "planted.duckdb"
+    shutil.copy(refreshed["CLEARCOUNT_WAREHOUSE"], planted)
+    with duckdb.connect(str(planted)) as conn:
+        test_id, channel = conn.execute(
+            "SELECT test_id, channel FROM marts.geo_test_results ORDER BY test_id LIMIT 1"
+        ).fetchall()[0]
+        conn.execute(
+            "UPDATE marts.geo_test_results SET incremental_new_patients_lo = -50, "
+            "pac_hi = NULL, status = 'inconclusive' WHERE test_id = ?",
+            [test_id],
+        )
+        conn.execute(
+            "UPDATE marts.pac_by_channel SET geo_test_pac_hi = NULL, "
+            "geo_test_status = 'inconclusive' WHERE channel = ?",
+            [channel],
+        )
         tests = dict(conn.execute("SELECT test_id, status FROM marts.geo_test_results").fetchall())
         open_channels = [
             r[0]
@@ -212,28 +229,36 @@ def test_an_inconclusive_test_renders_as_inconclusive(browser, refreshed):
                 "SELECT channel FROM marts.pac_by_channel WHERE geo_test_status = 'inconclusive'"
             ).fetchall()
         ]
-    assert "inconclusive" in tests.values(), "the sample's social scale-up test is inconclusive"
-    context, page, _ = open_page(browser, dashboards_dir(refreshed) / "geo_tests.html")
+        data = read_dashboard_data(conn, min_cell=11)
+    out = write_pages(render_pages(data), tmp_path / "dashboards")
+    assert channel in open_channels
+    context, page, _ = open_page(browser, out["geo_tests.html"])
     try:
-        for test_id, status in tests.items():
-            shown = page.locator(f"#test-{test_id} .test-result").get_attribute("data-status")
-            assert shown == status, test_id
-            row = page.locator(f'#geo-results-table tr[data-key="{test_id}"]').inner_text()
+        for tid, status in tests.items():
+            shown = page.locator(f"#test-{tid} .test-result").get_attribute("data-status")
+            assert shown == status, tid
+            row = page.locator(f'#geo-results-table tr[data-key="{tid}"]').inner_text()
             assert status in row
             if status == "inconclusive":
                 assert "not measured" in row
+        page.locator(f"#test-{test_id}").screenshot(
+            path=str(screenshots(refreshed) / "inconclusive_test.png")
+        )
     finally:
         context.close()
-    context, page, _ = open_page(browser, dashboards_dir(refreshed) / "index.html")
+    context, page, _ = open_page(browser, out["index.html"])
     try:
         charts_rendered(page)
-        for channel in open_channels:
-            row = page.locator(f'#pac-table tr[data-key="{channel}"]').inner_text()
+        for ch in open_channels:
+            row = page.locator(f'#pac-table tr[data-key="{ch}"]').inner_text()
             assert "inconclusive" in row and "or more (open)" in row
-            head = page.locator(f'#headlines li[data-key="{channel}"]').inner_text()
+            head = page.locator(f'#headlines li[data-key="{ch}"]').inner_text()
             assert "inconclusive" in head and "measured" not in head
         names = page.evaluate("() => document.getElementById('fig-pac').data.map(t => t.name)")
-        assert ("geo test inconclusive (no upper bound)" in names) == bool(open_channels)
+        assert "geo test inconclusive (no upper bound)" in names
+        page.locator("#answer").screenshot(
+            path=str(screenshots(refreshed) / "inconclusive_summary.png")
+        )
     finally:
         context.close()
 
@@ -255,7 +280,8 @@ COLOUR_OF = {
 
 def test_a_channel_has_one_colour_on_every_chart_of_every_page(browser, refreshed):
     with duckdb.connect(refreshed["CLEARCOUNT_WAREHOUSE"], read_only=True) as conn:
-        channels = [r[0] for r in conn.execute("SELECT channel FROM marts.pac_by_channel")]
+        rows = conn.execute("SELECT channel FROM marts.pac_by_channel").fetchall()
+    channels = [r[0] for r in rows]
     by_label = {label(c): c for c in channels}
     seen: dict[str, set[str]] = {c: set() for c in channels}
     charts = 0

@@ -44,6 +44,20 @@ CONTRACT_RULES = [
     "date_of_birth",
     "street_address",
     "bad_file_name",
+    "age_over_89",
+    "bad_geo_code",
+    "bad_label",
+    "bad_parquet_type",
+    "count_exceeds_population",
+    "encoded_text",
+    "implausible_population",
+    "implausible_value",
+    "impressions_per_head",
+    "mrn",
+    "person_name",
+    "small_market",
+    "spend_per_head",
+    "too_many_values",
 ]
 
 
