@@ -38,7 +38,7 @@ from scipy.stats import norm
 
 from models.geo.types import GeoTest
 from models.mmm.response import ResponseModel
-from models.mmm.transforms import GeometricAdstock, HillSaturation
+from models.mmm.transforms import channel_params
 from models.panel import Panel
 
 Z_MDE = float(norm.ppf(0.95) + norm.ppf(0.80))
@@ -142,14 +142,14 @@ def lift_draws(
     factor = -1.0 if design == "holdout" else SCALE_UP
     observed, other = full, full + factor * changed
     high, low = (observed, other) if design == "holdout" else (other, observed)
-    weights = GeometricAdstock(max_lag=lag).weights(response.decay[:, channel])  # (n, L)
+    weights = response.adstock.weights(response.adstock_params)[:, channel]  # (n, L)
     ad_high = np.einsum("ktl,nl->nkt", high, weights)
     ad_low = np.einsum("ktl,nl->nkt", low, weights)
-    k = response.half_saturation[:, channel][:, None, None]
-    s = response.slope[:, channel][:, None, None]
+    params = channel_params(response.saturation_params, channel, 2)  # (n, 1, 1) each
     beta = response.beta[:, geos, channel][:, :, None]  # (n, k, 1)
     pop = response.pop[geos][None, :, None]
-    lift = pop * beta * (HillSaturation.apply(ad_high, k, s) - HillSaturation.apply(ad_low, k, s))
+    sat = response.saturation
+    lift = pop * beta * (sat.apply(ad_high, params) - sat.apply(ad_low, params))
     # USD: the window's spend on the channel, in the treatment markets' test weeks
     units = response.lagged_win[:, :, channel, 0] * response.pop[:, None]  # (G, W) spend units
     share = units[geos, t0:].sum() / units.sum() if units.sum() > 0 else 0.0

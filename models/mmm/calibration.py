@@ -104,9 +104,7 @@ def _week_shape(panel: Panel, treated: np.ndarray, c: int, test_weeks: np.ndarra
     treated, week by week over the test (even where they spent nothing)."""
     others = np.setdiff1d(np.arange(panel.n_geos), treated)
     if others.size:
-        per_cap = panel.spend[others][:, test_weeks, c].sum(axis=0) / panel.population[
-            others
-        ].sum()
+        per_cap = panel.spend[others][:, test_weeks, c].sum(axis=0) / panel.population[others].sum()
         if per_cap.sum() > 0:
             return per_cap / per_cap.sum()
     return np.full(test_weeks.size, 1.0 / test_weeks.size)

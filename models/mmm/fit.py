@@ -193,9 +193,7 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
     if config.log_likelihood and n_loglik <= MAX_LOGLIK_VALUES:
         import pymc as pm
 
-        pm.compute_log_likelihood(
-            idata, var_names=["new_patients"], model=model, progressbar=False
-        )
+        pm.compute_log_likelihood(idata, var_names=["new_patients"], model=model, progressbar=False)
     elif config.log_likelihood:
         notes.append("Pointwise log likelihood skipped: the panel is too large to keep it.")
     draws = Draws.from_idata(idata, data.controls.shape[2], adstock, saturation)

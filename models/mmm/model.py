@@ -356,7 +356,7 @@ def build_model(
         else:
             log_base = sampled_log_baseline(data, priors, media_fit, obs_w)
         baseline = pop[:, None] * pt.exp(log_base)
-        mu = pm.Deterministic("mu", baseline + contrib.sum(axis=-1), dims=("geo", "week"))
+        pm.Deterministic("mu", baseline + contrib.sum(axis=-1), dims=("geo", "week"))
         mu_fit = baseline + media_fit
 
         inv_sqrt_alpha = pm.HalfNormal("inv_sqrt_alpha", sigma=priors.dispersion_sd)

@@ -40,7 +40,11 @@ def window_incremental(
     out = []
     for s in range(0, draws.n, CHUNK):
         d = draws.take(np.arange(s, min(s + CHUNK, draws.n)))
-        out.append(media_contrib(d, lagged_pre + scale * lagged_win, pop, adstock, saturation).sum(axis=(1, 2)))
+        out.append(
+            media_contrib(d, lagged_pre + scale * lagged_win, pop, adstock, saturation).sum(
+                axis=(1, 2)
+            )
+        )
     return np.concatenate(out)
 
 
@@ -123,33 +127,6 @@ def contributions_frame(
             )
         )
     return pl.concat(parts)
-
-
-def predictive_national(
-    draws: Draws, data: ModelData, adstock: GeometricAdstock, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Posterior mean and predictive draws, and market-week 90% coverage.
-
-    Returns:
-        mu_nat (n, W) national mean new patients; pred_nat (n, W) national predictive draws;
-        coverage: share of observed market-weeks inside their 90% predictive interval.
-    """
-    mu_nat, pred_nat, inside, total = [], [], 0, 0
-    for s in range(0, draws.n, CHUNK):
-        idx = np.arange(s, min(s + CHUNK, draws.n))
-        d = draws.take(idx)
-        mu = media_contrib(d, data.lagged, data.pop, adstock).sum(axis=-1) + baseline_mean(d, data)
-        alpha = d.alpha[:, None, None]
-        y = rng.negative_binomial(alpha, alpha / (alpha + mu))
-        mu_nat.append(mu.sum(axis=1))
-        pred_nat.append(y.sum(axis=1))
-        if s == 0:
-            lo, hi = np.percentile(y, [5, 95], axis=0)
-            obs = data.observed
-            yo = data.y[:, obs]
-            inside = int(((yo >= lo[:, obs]) & (yo <= hi[:, obs])).sum())
-            total = yo.size
-    return np.concatenate(mu_nat), np.concatenate(pred_nat), inside / max(total, 1)
 
 
 def response_curves(

@@ -227,7 +227,9 @@ class HillSaturation:
         """Same as :meth:`apply` for PyTensor tensors."""
         import pytensor.tensor as pt
 
-        return pt.sigmoid(params["slope"] * (pt.log(x + LOG_EPS) - pt.log(params["half_saturation"])))
+        return pt.sigmoid(
+            params["slope"] * (pt.log(x + LOG_EPS) - pt.log(params["half_saturation"]))
+        )
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,7 @@ def test_bounds_validation():
 
 def test_with_the_mmm_response_model_including_carry_in():
     from models.mmm.response import ResponseModel
+    from models.mmm.transforms import GeometricAdstock, HillSaturation
 
     rng = np.random.default_rng(3)
     n, g, w, c, lag = 40, 3, 10, 3, 4
@@ -164,9 +165,13 @@ def test_with_the_mmm_response_model_including_carry_in():
         pop=np.array([1e5, 2e5, 5e4]),
         lagged_pre=rng.uniform(0, 0.5, (g, w, c, lag)) * (np.arange(lag) >= 2),
         lagged_win=rng.uniform(0, 1.0, (g, w, c, lag)),
-        decay=rng.uniform(0.2, 0.6, (n, c)),
-        half_saturation=rng.uniform(0.5, 1.5, (n, c)),
-        slope=rng.uniform(1.0, 2.0, (n, c)),
+        adstock=GeometricAdstock(max_lag=lag),
+        saturation=HillSaturation(),
+        adstock_params={"decay": rng.uniform(0.2, 0.6, (n, c))},
+        saturation_params={
+            "half_saturation": rng.uniform(0.5, 1.5, (n, c)),
+            "slope": rng.uniform(1.0, 2.0, (n, c)),
+        },
         beta=rng.uniform(1e-5, 5e-5, (n, g, c)),
     )
     plan = optimise_budget(resp, n_weeks=w)

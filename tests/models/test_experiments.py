@@ -21,7 +21,7 @@ from models.experiments import (
 from models.mmm.model import Priors, model_data
 from models.mmm.response import ResponseModel
 from models.mmm.results import split_lagged
-from models.mmm.transforms import GeometricAdstock
+from models.mmm.transforms import GeometricAdstock, HillSaturation
 from simulator.world import WorldConfig, simulate_world
 
 WIDE = "social"
@@ -42,7 +42,7 @@ def world_posterior():
     data = model_data(panel, adstock, Priors(), n_fourier=0)
     window = np.zeros(panel.n_weeks, dtype=bool)
     window[-52:] = True
-    pre, win = split_lagged(data, window, adstock)
+    pre, win = split_lagged(data, window, adstock.max_lag)
     channels = panel.channels
     n_c = len(channels)
     decay = np.array([world.truth["channels"][c]["adstock_decay"] for c in channels])
@@ -56,9 +56,10 @@ def world_posterior():
             pop=data.pop,
             lagged_pre=pre,
             lagged_win=win,
-            decay=np.tile(decay, (n, 1)),
-            half_saturation=np.ones((n, n_c)),
-            slope=np.ones((n, n_c)),
+            adstock=GeometricAdstock(max_lag=8),
+            saturation=HillSaturation(),
+            adstock_params={"decay": np.tile(decay, (n, 1))},
+            saturation_params={"half_saturation": np.ones((n, n_c)), "slope": np.ones((n, n_c))},
             beta=beta,
         )
 

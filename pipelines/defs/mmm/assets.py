@@ -32,12 +32,56 @@ class MMMWriteError(RuntimeError):
 
 
 class MMMRunConfig(dg.Config):
-    """Sampler settings an analyst may change for one run (unset: ``MMMConfig``'s defaults)."""
+    """Model settings an analyst may change for one run (unset: ``MMMConfig``'s defaults).
+
+    Sampler: ``draws``, ``tune`` (per chain), ``chains``, ``seed``, ``holdout_weeks``.
+    Transforms: ``adstock`` (``geometric`` or ``weibull``), ``max_lag`` (weeks),
+    ``saturation`` (``hill`` or ``logistic``). Priors (``models.mmm.model.Priors``):
+    ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
+    ``roi_level_sd``, ``level_step_sd``.
+    """
 
     draws: int | None = None
     tune: int | None = None
+    chains: int | None = None
     seed: int | None = None
     holdout_weeks: int | None = None
+    adstock: str | None = None
+    max_lag: int | None = None
+    saturation: str | None = None
+    media_share: float | None = None
+    roi_sd: float | None = None
+    roi_level_sd: float | None = None
+    level_step_sd: float | None = None
+
+    def mmm_config(self, base):
+        """``base`` (an ``MMMConfig``) with this run's settings; an unknown transform name
+        raises ``ValueError`` naming the choices."""
+        from dataclasses import replace
+
+        from models.mmm.transforms import ADSTOCKS, SATURATIONS
+
+        sampler = {
+            k: getattr(self, k) for k in ("draws", "tune", "chains", "seed", "holdout_weeks")
+        }
+        changes = {k: v for k, v in sampler.items() if v is not None}
+        if self.adstock is not None or self.max_lag is not None:
+            kind = self.adstock or base.adstock.kind
+            if kind not in ADSTOCKS:
+                raise ValueError(f"adstock must be one of {sorted(ADSTOCKS)}")
+            changes["adstock"] = ADSTOCKS[kind](max_lag=self.max_lag or base.adstock.max_lag)
+        if self.saturation is not None:
+            if self.saturation not in SATURATIONS:
+                raise ValueError(f"saturation must be one of {sorted(SATURATIONS)}")
+            changes["saturation"] = SATURATIONS[self.saturation]()
+        priors = {
+            k: getattr(self, k)
+            for k in ("media_share", "roi_sd", "roi_level_sd", "level_step_sd")
+            if getattr(self, k) is not None
+        }
+        if priors:
+            changes["priors"] = replace(base.priors, **priors)
+        return replace(base, **changes)
 
 
 def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -172,18 +216,8 @@ def mmm_fit(context: dg.AssetExecutionContext, config: MMMRunConfig, duckdb: Duc
         f"Fitting the MMM: {panel.n_geos} markets, {panel.n_weeks} weeks, "
         f"{panel.n_channels} channels, {len(lift)} lift measurement(s)."
     )
-    overrides = {
-        k: v
-        for k, v in {
-            "draws": config.draws,
-            "tune": config.tune,
-            "seed": config.seed,
-            "holdout_weeks": config.holdout_weeks,
-        }.items()
-        if v is not None
-    }
-    # nutpie runs the chains in threads: no fork inside the step; two cores
-    mmm_config = MMMConfig(chains=2, cores=2, **overrides)
+    # nutpie runs the chains in threads: no fork inside the step
+    mmm_config = config.mmm_config(MMMConfig())
     fit = fit_mmm(panel, mmm_config, lift)
     for note in fit.notes:
         context.log.warning(note)

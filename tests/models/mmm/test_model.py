@@ -47,9 +47,9 @@ def test_numpy_mean_matches_the_pymc_graph(prior_draws) -> None:
     panel, data, idata = prior_draws
     cfg = MMMConfig()
     draws = Draws.from_idata(idata, 0, cfg.adstock, cfg.saturation, group="prior")
-    mu_np = media_contrib(draws, data.lagged, data.pop, cfg.adstock, cfg.saturation).sum(-1) + baseline_mean(
-        draws, data
-    )
+    mu_np = media_contrib(draws, data.lagged, data.pop, cfg.adstock, cfg.saturation).sum(
+        -1
+    ) + baseline_mean(draws, data)
     mu_pm = idata.prior["mu"].values.reshape(mu_np.shape)
     np.testing.assert_allclose(mu_np, mu_pm, rtol=1e-6)
 
@@ -59,7 +59,9 @@ def test_prior_roi_matches_its_definition(prior_draws) -> None:
     panel, data, idata = prior_draws
     cfg = MMMConfig()
     draws = Draws.from_idata(idata, 0, cfg.adstock, cfg.saturation, group="prior")
-    contrib = media_contrib(draws, data.lagged, data.pop, cfg.adstock, cfg.saturation).sum(axis=(1, 2))
+    contrib = media_contrib(draws, data.lagged, data.pop, cfg.adstock, cfg.saturation).sum(
+        axis=(1, 2)
+    )
     roi = idata.prior["roi"].values.reshape(contrib.shape)
     np.testing.assert_allclose(contrib / panel.spend.sum(axis=(0, 1)) * 1000, roi, rtol=1e-6)
 
@@ -82,3 +84,58 @@ def test_response_model_round_trip_and_monotone(prior_draws) -> None:
     assert np.all(more >= base)
     assert np.all(rm2.new_patients(np.zeros(2)) < base)
     assert rm2.extrapolates(np.array([100.0, 1.0])).tolist() == [True, False]
+
+
+def test_named_contribution_is_the_numpy_contribution_and_follows_spend_data(prior_draws) -> None:
+    """``channel_contribution`` (from pm.Data spend) equals the numpy results path; with other
+    spend set by ``pm.set_data`` it is recomputed with the same parameters (beta stays)."""
+    import pymc as pm
+
+    from models.mmm.transforms import lagged
+
+    panel, data, idata = prior_draws
+    cfg = MMMConfig()
+    draws = Draws.from_idata(idata, 0, cfg.adstock, cfg.saturation, group="prior")
+    got = idata.prior["channel_contribution"].values.reshape(draws.n, *data.x.shape)
+    np.testing.assert_allclose(
+        got,
+        media_contrib(draws, data.lagged, data.pop, cfg.adstock, cfg.saturation),
+        rtol=1e-6,
+        atol=1e-8,
+    )
+    model = build_model(
+        data, cfg.adstock, cfg.saturation, cfg.priors, panel.channels, prior_predictive=True
+    )
+    prior = idata.prior.isel(chain=[0], draw=slice(0, 20))
+    with model:
+        pm.set_data({"spend": 2.0 * data.spend})
+        doubled = pm.compute_deterministics(
+            prior, var_names=["channel_contribution"], progressbar=False
+        )["channel_contribution"].values[0]
+    expected = media_contrib(
+        draws.take(np.arange(20)),
+        lagged(2.0 * data.x, cfg.adstock.max_lag),
+        data.pop,
+        cfg.adstock,
+        cfg.saturation,
+    )
+    np.testing.assert_allclose(doubled, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_unobserved_market_weeks_do_not_enter_the_likelihood(tiny_panel) -> None:
+    from dataclasses import replace
+
+    cfg = MMMConfig()
+    panel = tiny_panel()
+    observed = np.ones((panel.n_geos, panel.n_weeks), dtype=bool)
+    observed[1, :20] = False  # call tracking started late in one market
+    masked = replace(panel, observed=observed)
+    other = replace(masked, new_patients=np.where(observed, panel.new_patients, 999.0))
+
+    def logp(p) -> float:
+        data = model_data(p, cfg.adstock, cfg.priors, cfg.n_fourier)
+        m = build_model(data, cfg.adstock, cfg.saturation, cfg.priors, p.channels)
+        return float(m.compile_logp()(m.initial_point()))
+
+    assert logp(masked) == pytest.approx(logp(other))
+    assert logp(masked) != pytest.approx(logp(panel))

@@ -65,7 +65,9 @@ def test_hill_hand_computed() -> None:
     x = np.array([2.0, 4.0, 1.0])
     expected = x**s / (x**s + k**s)
     sat = HillSaturation()
-    np.testing.assert_allclose(sat.apply(x, {"half_saturation": k, "slope": s}), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        sat.apply(x, {"half_saturation": k, "slope": s}), expected, rtol=1e-5
+    )
 
 
 def test_hill_zero_spend_is_zero_with_finite_gradient() -> None:

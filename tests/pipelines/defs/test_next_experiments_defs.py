@@ -9,6 +9,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from models.mmm.response import ResponseModel
+from models.mmm.transforms import GeometricAdstock, HillSaturation
 from pipelines.defs.marts.next_experiments import next_experiments
 from pipelines.warehouse import apply_schema, connect
 from simulator import WorldConfig, simulate_world
@@ -69,9 +70,10 @@ def response_of(panel, wide: int, n: int = 300) -> ResponseModel:
         pop=panel.population.astype(float),
         lagged_pre=np.zeros_like(lagged),
         lagged_win=lagged,
-        decay=np.full((n, c), 0.3),
-        half_saturation=np.ones((n, c)),
-        slope=np.ones((n, c)),
+        adstock=GeometricAdstock(max_lag=lag),
+        saturation=HillSaturation(),
+        adstock_params={"decay": np.full((n, c), 0.3)},
+        saturation_params={"half_saturation": np.ones((n, c)), "slope": np.ones((n, c))},
         beta=np.repeat(beta[:, None, :], g, axis=1),
     )
 
