@@ -98,7 +98,11 @@ def test_refresh_without_experiments_publishes_uncalibrated(tmp_path, monkeypatc
         resources={"duckdb": warehouse_resource()},
         instance=dg.DagsterInstance.ephemeral(),
         run_config={
-            "ops": {"mmm_fit": {"config": {"draws": 1000, "tune": 1000, "holdout_weeks": 0}}}
+            "ops": {
+                "mmm_fit": {
+                    "config": {"draws": 1000, "tune": 1000, "chains": 2, "holdout_weeks": 0}
+                }
+            }
         },
     )
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
