@@ -450,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="300 draws, no holdout fits")
     ap.add_argument("--calibration", nargs="*", choices=["none", "geo"], default=["none", "geo"])
     ap.add_argument("--no-national", action="store_true")
+    ap.add_argument(
+        "--no-holdout", action="store_true", help="skip the 13-week holdout fits (not in the bar)"
+    )
     ap.add_argument("--national-only", action="store_true")
     ap.add_argument("--with-pymc-marketing", action="store_true")
     ap.add_argument(
@@ -483,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         run_sizes(args.sizes or SIZES, args.quick)
         return 0
     config = quick_config() if args.quick else MMMConfig()
+    if args.no_holdout:
+        config = replace(config, holdout_weeks=0)
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     for name in args.worlds:
