@@ -4,7 +4,7 @@ The stated baseline (module docstring of :mod:`models.mmm.model`)::
 
     log_base[g, w] = a_geo[g] + trend * t[w] + knot_basis[w] @ cumsum(level_step)
                      + fourier[w] @ gamma + holiday * hol[w] + controls[g, w] @ delta
-    level_step ~ Normal(0, sigma_level),  sigma_level ~ HalfNormal(level_step_sd)
+    level_step = sigma_level * z_level,  z_level ~ Normal(0, 1),  sigma_level ~ LogNormal(log(level_step_scale), 0.75)
     a_geo[g] ~ Normal(a0, sigma_a)   (one market: a_geo = a0)
 
 The counts pin down each market's weekly mean ``baseline + media`` well, but less well how it
@@ -16,7 +16,7 @@ log-scale amplitudes of trend, seasonality, holiday and controls grow like ``1 /
 by a smaller baseline. NUTS diverges on that ridge where a channel's effect is weakly identified
 (one national series; an always-on channel). So a fit samples
 
-- ``*_raw`` = amplitude * share for ``trend``, ``gamma``, ``level_step``, ``holiday``,
+- ``*_raw`` = amplitude * share for ``trend``, ``gamma``, ``z_level``, ``holiday``,
   ``delta``;
 - ``a_geo_offset`` = ``a_geo - log((mean(y) - M) / B)`` per market (one market:
   ``a0_offset``), ``B`` the market's mean baseline per unit level over the observed weeks.
@@ -32,6 +32,8 @@ predictive uses the stated coordinates (``pm.Flat`` fails loudly if asked).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     from models.mmm.model import ModelData, Priors
@@ -67,8 +69,9 @@ def stated_log_baseline(data: ModelData, priors: Priors):
     gamma = pm.Normal("gamma", 0.0, priors.season_sd, dims="fourier")
     level_step = None
     if data.knot_basis.shape[1]:
-        sigma_level = pm.HalfNormal("sigma_level", sigma=priors.level_step_sd)
-        level_step = pm.Normal("level_step", 0.0, sigma_level, dims="knot")
+        sigma_level = pm.LogNormal("sigma_level", mu=np.log(priors.level_step_scale), sigma=0.75)
+        z_level = pm.Normal("z_level", 0.0, 1.0, dims="knot")
+        level_step = pm.Deterministic("level_step", sigma_level * z_level, dims="knot")
     hol = pm.Normal("holiday", 0.0, priors.holiday_sd)
     log_base = a_geo[:, None] + log_time_effects(data, trend, gamma, level_step, hol)[None, :]
     if data.controls.shape[2]:
@@ -105,8 +108,11 @@ def sampled_log_baseline(data: ModelData, priors: Priors, media, obs_w):
     n_amp = 2 + data.fourier.shape[1]
     level_step = None
     if data.knot_basis.shape[1]:
-        sigma_level = pm.HalfNormal("sigma_level", sigma=priors.level_step_sd)
-        level_step = normal_prior("level_step", sigma_level, "knot")
+        # non-centred: the steps are sigma_level * z, so that a level the data do not need
+        # (sigma_level near 0) is no funnel; z is scaled by the baseline share like the rest
+        sigma_level = pm.LogNormal("sigma_level", mu=np.log(priors.level_step_scale), sigma=0.75)
+        z_level = normal_prior("z_level", 1.0, "knot")
+        level_step = pm.Deterministic("level_step", sigma_level * z_level, dims="knot")
         n_amp += data.knot_basis.shape[1]
     hol = normal_prior("holiday", priors.holiday_sd)
     log_shape = pt.broadcast_to(

@@ -24,7 +24,7 @@ CHECKED_VARS = (
     "trend",
     "gamma",
     "sigma_level",
-    "level_step",
+    "z_level",
     "holiday",
     "delta",
     "inv_sqrt_alpha",

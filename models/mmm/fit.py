@@ -69,8 +69,8 @@ class MMMConfig:
     """
 
     window_weeks: int = 52
-    draws: int = 500
-    tune: int = 700
+    draws: int = 750
+    tune: int = 800
     chains: int = 4
     cores: int = 2
     seed: int = 20240601

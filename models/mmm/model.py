@@ -83,7 +83,9 @@ class Priors:
         holiday_sd: sd of the holiday-week effect (log scale).
         control_sd: sd of a standardised control's effect (log scale).
         level_knot_weeks: spacing of the knots of the baseline's random-walk level (weeks).
-        level_step_sd: scale (HalfNormal) of the learned sd of the level's log step per knot.
+        level_step_scale: median of the LogNormal(log median, 0.75) prior on ``sigma_level``,
+            the learned sd of the level's log step per knot (kept off zero: a half-normal
+            let the chains stall where the level is not needed).
             The level lets the baseline move where no trend, season or control explains it
             (a new competitor, a clinic opening, a demand driver nobody measured); without it
             such a move is credited to whichever channel changed at the same time.
@@ -100,7 +102,7 @@ class Priors:
     holiday_sd: float = 0.3
     control_sd: float = 0.3
     level_knot_weeks: int = 13
-    level_step_sd: float = 0.1
+    level_step_scale: float = 0.04
     dispersion_sd: float = 0.3
 
 

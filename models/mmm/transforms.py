@@ -193,7 +193,7 @@ class HillSaturation:
 
     Equal to ``x**s / (x**s + k**s)`` for ``x > 0`` (to within ``eps``) with finite gradients at
     zero spend. ``k`` (half saturation) is in units of the channel's mean non-zero weekly spend
-    per capita. The prior on ``k`` is wide (a factor ~7 either way at 90%): a channel may be far
+    per capita. The prior on ``k`` is wide (a factor ~3.7 either way at 90%): a channel may be far
     from or deep into saturation at its current spend, and the data, not the prior, should say.
 
     Attributes:
@@ -203,7 +203,7 @@ class HillSaturation:
 
     kind: ClassVar[str] = "hill"
     param_names: ClassVar[tuple[str, ...]] = ("half_saturation", "slope")
-    half_saturation_sd: float = 1.2
+    half_saturation_sd: float = 0.8
     slope_mean: float = 1.5
     slope_sd: float = 0.5
 

@@ -38,7 +38,7 @@ class MMMRunConfig(dg.Config):
     Transforms: ``adstock`` (``geometric`` or ``weibull``), ``max_lag`` (weeks),
     ``saturation`` (``hill`` or ``logistic``). Priors (``models.mmm.model.Priors``):
     ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
-    ``roi_level_sd``, ``level_step_sd``.
+    ``roi_level_sd``, ``level_step_scale``.
     """
 
     draws: int | None = None
@@ -52,7 +52,7 @@ class MMMRunConfig(dg.Config):
     media_share: float | None = None
     roi_sd: float | None = None
     roi_level_sd: float | None = None
-    level_step_sd: float | None = None
+    level_step_scale: float | None = None
 
     def mmm_config(self, base):
         """``base`` (an ``MMMConfig``) with this run's settings; an unknown transform name
@@ -76,7 +76,7 @@ class MMMRunConfig(dg.Config):
             changes["saturation"] = SATURATIONS[self.saturation]()
         priors = {
             k: getattr(self, k)
-            for k in ("media_share", "roi_sd", "roi_level_sd", "level_step_sd")
+            for k in ("media_share", "roi_sd", "roi_level_sd", "level_step_scale")
             if getattr(self, k) is not None
         }
         if priors:

@@ -28,7 +28,7 @@ def test_sampled_coordinates_give_the_stated_model(tiny_panel, national: bool) -
     args = (data, cfg.adstock, cfg.saturation, cfg.priors, panel.channels)
     sampled, stated = build_model(*args), build_model(*args, prior_predictive=True)
     mapped = {"trend_raw": "trend", "gamma_raw": "gamma", "holiday_raw": "holiday"}
-    mapped |= {"delta_raw": "delta", "level_step_raw": "level_step"}
+    mapped |= {"delta_raw": "delta", "z_level_raw": "z_level"}
     mapped |= {"a0_offset": "a0"} if national else {"a_geo_offset": "a_geo"}
 
     outs = sampled.replace_rvs_by_values([sampled[n] for n in mapped.values()])
