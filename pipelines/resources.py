@@ -57,7 +57,11 @@ def settings_resource() -> ClearcountSettings:
     """The ``settings`` resource: every ``CLEARCOUNT_*`` variable set now as a ``dg.EnvVar``
     (resolved when a run starts); the others are read when a run starts."""
     return ClearcountSettings(
-        **{name: dg.EnvVar(ENV[name][0]) for name in ENV if os.environ.get(ENV[name][0], "").strip()}
+        **{
+            name: dg.EnvVar(ENV[name][0])
+            for name in ENV
+            if os.environ.get(ENV[name][0], "").strip()
+        }
     )
 
 

@@ -43,9 +43,11 @@ def read_response_model(conn: duckdb.DuckDBPyConnection) -> ResponseModel:
     """
     from models.mmm.response import ResponseModel
 
-    rows = conn.execute(f"SELECT name, npy FROM {TABLE}").fetchall() if table_exists(
-        conn, TABLE
-    ) else []
+    rows = (
+        conn.execute(f"SELECT name, npy FROM {TABLE}").fetchall()
+        if table_exists(conn, TABLE)
+        else []
+    )
     if not rows:
         raise LookupError(f"{TABLE} is empty: materialise mmm_fit first")
     arrays = {name: np.load(io.BytesIO(blob), allow_pickle=False) for name, blob in rows}

@@ -30,9 +30,9 @@ from functools import partial
 import numpy as np
 import polars as pl
 
+from models.calendar import holiday_weeks
 from models.geo.types import GeoTest
 from models.panel import Panel
-from simulator.calendars import COUNTRIES, holiday_weeks
 from simulator.landing import landing_files
 from simulator.markets import GEO_TYPES, draw_markets
 from simulator.spend import mode_rng, planned_spend
@@ -133,7 +133,8 @@ class WorldConfig:
         level_shift: change of the log baseline from week ``level_shift_week`` on, in every
             market (a clinic opening, a competitor closing); 0 for none.
         level_shift_week: reported week index of the level shift (None: the middle week).
-        holiday_country: whose public holidays dip the baseline: ``US`` or ``GB``.
+        holiday_country: whose holidays dip the baseline, as :func:`models.calendar.holiday_weeks`
+            knows them: ``US`` (the model's default) or another ISO code such as ``GB-ENG``.
         hidden_driver: effect on the log baseline of one standard deviation of a demand driver
             that is not written to the controls feed (always-on spend follows it, as search
             budgets follow searches); 0 for none.
@@ -185,7 +186,6 @@ class WorldConfig:
             "market_sizes": ("typical", "wide"),
             "adstock": ("geometric", "weibull"),
             "saturation": ("hill", "logistic"),
-            "holiday_country": COUNTRIES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -1,162 +1,59 @@
-"""Analysis of geo tests: validation, synthetic control, conformal interval, spend and PAC.
+"""Analysis of geo tests: synthetic control, interval, carry-over, spend and PAC.
 
-For one test: the treatment markets' weekly new patients are summed into one series; the
-counterfactual comes from the control pool by (augmented) synthetic control fitted on the weeks
-before the test (see ``synthetic_control.py``); the p-value and 90% interval of the cumulative
-effect come from conformal inference with moving-block permutations (``inference.py``); a
-two-way fixed-effects DiD is computed as a cross-check (``did.py``); incremental spend comes from
-the spend of the tested channel (``spend.py``); PAC = incremental spend / incremental new
-patients, its interval from the effect interval (the upper bound is infinite when the effect's
-interval reaches zero).
+For one test (its weeks and markets checked by ``prepare.py``): the treatment markets' weekly new
+patients are summed into one series; the counterfactual comes from the control pool by a
+synthetic control fitted on the weeks before the test, regularised and ridge-augmented as
+time-series cross-validation says (``synthetic_control.py``); the p-value and 90% interval of the
+cumulative effect come from placebo-in-space with a large control pool, else conformal inference
+in time (``inference.py``, the rule in docs/geo_tests.md); a two-way fixed-effects DiD is
+computed as a cross-check (``did.py``); incremental spend comes from the spend of the tested
+channel (``spend.py``); PAC = incremental spend / incremental new patients, its interval from the
+effect interval (the upper bound is infinite when the effect's interval reaches zero).
+
+Carry-over: the test weeks miss the patients the changed spend still brings (or, for a holdout,
+still fails to bring) after the test ends, through adstock. So the effect is measured a second
+time over the test weeks plus up to ``CARRYOVER_WEEKS`` weeks after them (``carryover_weeks``
+says how many could be measured), with the same estimator and inference; the PAC from that
+total is the one comparable with the MMM's PAC. The test-weeks numbers stay what they were (the
+MMM calibrates on them, over the same weeks).
 
 Sign convention: ``incremental_new_patients`` is the higher-spend arm minus the lower-spend arm,
 so it is positive for a holdout that lost patients and for a scale-up that gained them.
 
-A test that cannot be analysed (unknown markets, weeks outside the data, fewer than
-``MIN_PRE_WEEKS`` weeks before it, no control market left, overlapping another test of the same
-markets) gets ``ok=False`` and a message naming the problem and counts, never a data value.
+A test that cannot be analysed gets ``ok=False`` and a message naming the problem and counts,
+never a data value.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 
 from models.geo.did import did_estimate
-from models.geo.inference import circular_block_sums, conformal_interval
+from models.geo.inference import (
+    SPACE,
+    PlaceboInSpace,
+    TimeConformal,
+    choose_inference,
+    circular_block_sums,
+    placebo_in_space,
+)
+from models.geo.prepare import PreparedTest, carryover_weeks, prepare_test
 from models.geo.spend import incremental_spend
-from models.geo.synthetic_control import choose_ridge, control_scale, fit_sc
-from models.geo.types import DESIGNS, GeoTest, GeoTestResult
+from models.geo.synthetic_control import choose_spec, control_scale, fit_sc
+from models.geo.types import GeoTest, GeoTestResult
 from models.panel import Panel
 
-MIN_PRE_WEEKS = 8
-"""Fewest weeks before a test that an analysis accepts."""
-CARRYOVER_WEEKS = 8
-"""Weeks after another test during which its markets still carry its effect."""
-MAX_PRE_WEEKS = 156
-"""Most weeks before a test that the fit uses (the most recent ones)."""
 LEVEL = 0.90
-
-
-@dataclass(frozen=True)
-class PreparedTest:
-    """Index sets of one valid test.
-
-    Attributes:
-        weeks: (n_times,) panel week indices used, pre-period first, the test weeks last.
-        n_post: number of test weeks.
-        treated: panel market indices of the treatment markets.
-        controls: panel market indices of the control pool.
-        channel: panel channel index.
-    """
-
-    weeks: np.ndarray
-    n_post: int
-    treated: np.ndarray
-    controls: np.ndarray
-    channel: int
-
-
-def _week_index(panel: Panel, day: date) -> int | None:
-    target = np.datetime64(day, "D")
-    idx = int(np.searchsorted(panel.weeks, target))
-    if idx < panel.n_weeks and panel.weeks[idx] == target:
-        return idx
-    return None
-
-
-def _overlaps(a0: date, a1: date, b0: date, b1: date) -> bool:
-    return a0 <= b1 and b0 <= a1
-
-
-def prepare_test(panel: Panel, test: GeoTest, others: Sequence[GeoTest] = ()) -> PreparedTest | str:
-    """Check a test against the data and build its index sets, or return why it cannot run.
-
-    Args:
-        panel: the weekly panel.
-        test: the test.
-        others: the other tests of the feed (for overlaps and contaminated weeks).
-
-    Returns:
-        A :class:`PreparedTest`, or a value-free message.
-    """
-    if test.design not in DESIGNS:
-        return "design is neither 'holdout' nor 'scale_up'"
-    if test.channel not in panel.channels:
-        return "the channel has no spend in the spend feed"
-    if not test.treatment_geos:
-        return "the test lists no treatment market"
-    known = set(panel.geos)
-    unknown_t = [g for g in test.treatment_geos if g not in known]
-    unknown_c = [g for g in test.control_geos if g not in known]
-    if unknown_t or unknown_c:
-        return (
-            f"{len(unknown_t)} treatment and {len(unknown_c)} control market(s) are not in the "
-            "panel (unknown markets)"
-        )
-    if test.end_week < test.start_week:
-        return "end_week is before start_week"
-    first, last = panel.weeks[0].astype(object), panel.weeks[-1].astype(object)
-    if test.start_week < first or test.end_week > last:
-        return "the test weeks lie outside the weeks of data in the weekly panel"
-    w0, w1 = _week_index(panel, test.start_week), _week_index(panel, test.end_week)
-    if w0 is None or w1 is None:
-        return "start_week or end_week is not a week of the panel (weeks start on Mondays)"
-    if w0 < MIN_PRE_WEEKS:
-        return f"only {w0} week(s) of data before the test; at least {MIN_PRE_WEEKS} are needed"
-
-    treated_set = set(test.treatment_geos)
-    for other in others:
-        if other.test_id == test.test_id:
-            continue
-        if treated_set & set(other.treatment_geos) and _overlaps(
-            test.start_week, test.end_week, other.start_week, other.end_week
-        ):
-            return f"overlaps test '{other.test_id}' in the same markets during the test weeks"
-
-    pool = [g for g in (test.control_geos or panel.geos) if g not in treated_set]
-    drop_weeks = np.zeros(panel.n_weeks, dtype=bool)
-    excluded: set[str] = set()
-    for other in others:
-        if other.test_id == test.test_id:
-            continue
-        touched = set(other.treatment_geos)
-        end_carry = other.end_week + timedelta(weeks=CARRYOVER_WEEKS)
-        if _overlaps(test.start_week, test.end_week, other.start_week, end_carry):
-            excluded |= touched  # those markets are not "untreated" during this test
-        elif touched & (treated_set | set(pool)) and other.start_week < test.start_week:
-            s = np.datetime64(other.start_week, "D")
-            e = np.datetime64(end_carry, "D")
-            drop_weeks |= (panel.weeks >= s) & (panel.weeks <= e)
-    pool = [g for g in pool if g not in excluded]
-    gi = {g: i for i, g in enumerate(panel.geos)}
-    controls = np.array([gi[g] for g in pool], dtype=int)
-    if controls.size:
-        pre_sum = panel.new_patients[controls, :w0].sum(axis=1)
-        controls = controls[pre_sum > 0]
-    if controls.size == 0:
-        return "no possible control market (every candidate is treated, in another test or empty)"
-    pre = np.flatnonzero(~drop_weeks[:w0])[-MAX_PRE_WEEKS:]
-    if pre.size < MIN_PRE_WEEKS:
-        return (
-            f"only {pre.size} usable week(s) before the test once other tests' weeks are "
-            f"removed; at least {MIN_PRE_WEEKS} are needed"
-        )
-    treated = np.array([gi[g] for g in test.treatment_geos], dtype=int)
-    if panel.new_patients[treated][:, pre].sum() <= 0:
-        return "the treatment markets have no new patients before the test"
-    return PreparedTest(
-        weeks=np.concatenate([pre, np.arange(w0, w1 + 1)]),
-        n_post=w1 - w0 + 1,
-        treated=treated,
-        controls=controls,
-        channel=panel.channels.index(test.channel),
-    )
+OPEN_ENDED = (
+    "too few weeks and too few control markets for a bounded 90% interval (the interval is "
+    "open-ended)"
+)
 
 
 def _failed(test: GeoTest, message: str) -> GeoTestResult:
@@ -174,76 +71,118 @@ def _failed(test: GeoTest, message: str) -> GeoTestResult:
 
 
 def estimate_effect(
-    y: np.ndarray, x: np.ndarray, n_post: int, level: float = LEVEL
+    y: np.ndarray, x: np.ndarray, n_post: int, n_treated: int = 1, level: float = LEVEL
 ) -> dict[str, object]:
-    """Synthetic-control estimate and conformal interval of a test's cumulative effect.
+    """Synthetic-control estimate of a test's cumulative effect, its interval and p-value.
 
     Args:
-        y: (n_times,) treated series, test weeks last.
+        y: (n_times,) treated series (the sum of ``n_treated`` markets), test weeks last.
         x: (n_times, n_controls) control series, same weeks.
         n_post: number of test weeks.
+        n_treated: markets summed in ``y`` (sets the size of placebo sets).
         level: confidence level.
 
     Returns:
         ``effect`` (actual - counterfactual, summed over the test weeks), ``lo``, ``hi``,
         ``p_value``, ``counterfactual`` (n_times,), ``band`` (pointwise half-width, n_times),
-        ``ridge``, ``method``, ``weights``.
+        ``spec`` (the regularisation), ``inference`` (a :class:`PlaceboInSpace` or
+        :class:`TimeConformal`: ``p_value(theta)``), ``method``, ``weights``.
     """
     n_pre = len(y) - n_post
     y_pre, x_pre = y[:n_pre], x[:n_pre]
     scale = control_scale(x_pre, y_pre)
-    ridge = choose_ridge(x_pre, y_pre, scale, n_post)
-    model = fit_sc(x_pre, y_pre, scale, ridge)
+    spec = choose_spec(x_pre, y_pre, scale, n_post)
+    model = fit_sc(x_pre, y_pre, scale, spec)
     cf = model.predict(x)
     effect = float(np.sum(y[n_pre:] - cf[n_pre:]))
-    resid_pre = y_pre - cf[:n_pre]
-    spread = 1.5 * float(np.std(circular_block_sums(resid_pre, n_post))) + 1e-6
-    conf = conformal_interval(x, y, n_post, scale, ridge, effect, spread, level=level)
+    inference: PlaceboInSpace | TimeConformal
+    if choose_inference(x.shape[1], n_treated) == SPACE:
+        inference = placebo_in_space(y, x, n_post, n_treated, spec)
+    else:
+        resid_pre = y_pre - cf[:n_pre]
+        spread = 1.5 * float(np.std(circular_block_sums(resid_pre, n_post))) + 1e-6
+        inference = TimeConformal(x, y, n_post, scale, spec, effect, spread)
+    lo, hi = inference.interval(level)
     # pointwise band for charts: quantile of single-week residuals of the all-weeks fit at the
-    # estimate (the one-week version of the same conformal test)
+    # estimate (the one-week version of the conformal test in time)
     y0 = y.copy()
     y0[n_pre:] -= effect / n_post
-    full = fit_sc(x, y0, scale, ridge)
+    full = fit_sc(x, y0, scale, spec)
     q = float(np.quantile(np.abs(y0 - full.predict(x)), level))
     return {
         "effect": effect,
-        "lo": conf.lo,
-        "hi": conf.hi,
-        "p_value": conf.p_value,
+        "lo": lo,
+        "hi": hi,
+        "p_value": inference.p_value(0.0),
         "counterfactual": cf,
         "band": np.full(len(y), q),
-        "ridge": ridge,
-        "method": f"{model.method}+conformal",
+        "spec": spec,
+        "inference": inference,
+        "method": f"{model.method}+{inference.method}",
         "weights": model.weights,
     }
 
 
+def _series(panel: Panel, prep: PreparedTest) -> tuple[np.ndarray, np.ndarray]:
+    """The treated sum (n_times,) and the control series (n_times, n_controls) of a test."""
+    y = panel.new_patients[prep.treated][:, prep.weeks].sum(axis=0).astype(float)
+    x = panel.new_patients[prep.controls][:, prep.weeks].T.astype(float)
+    return y, x
+
+
+def _signed(design: str, est: dict[str, object]) -> tuple[float, float, float]:
+    """Estimate and interval as higher-spend minus lower-spend arm (see the module docstring)."""
+    sign = -1.0 if design == "holdout" else 1.0
+    lo, hi = sorted((sign * float(est["lo"]), sign * float(est["hi"])))
+    return sign * float(est["effect"]), lo, hi
+
+
+def _carryover(
+    panel: Panel, test: GeoTest, others: Sequence[GeoTest], level: float
+) -> dict[str, object]:
+    """The effect over the test weeks plus the measurable carry-over weeks after them."""
+    weeks = carryover_weeks(panel, test, others)
+    if weeks == 0:
+        return {"weeks": 0}
+    extended = replace(test, end_week=test.end_week + timedelta(weeks=weeks))
+    prep = prepare_test(panel, extended, others)
+    if isinstance(prep, str):
+        return {"weeks": 0, "message": prep}
+    y, x = _series(panel, prep)
+    inc, lo, hi = _signed(test.design, estimate_effect(y, x, prep.n_post, len(prep.treated), level))
+    return {"weeks": weeks, "inc": inc, "lo": lo, "hi": hi}
+
+
 def analyze_test(
-    panel: Panel, test: GeoTest, others: Sequence[GeoTest] = (), level: float = LEVEL
+    panel: Panel,
+    test: GeoTest,
+    others: Sequence[GeoTest] = (),
+    level: float = LEVEL,
+    carryover: bool = True,
 ) -> GeoTestResult:
     """Analyse one geo test.
 
     Args:
-        panel: the weekly panel (observed spend and new patients).
+        panel: the weekly panel (observed spend and new patients; unmeasured cells are skipped).
         test: the test.
         others: the feed's other tests (overlap checks, contaminated weeks removed).
         level: confidence level of the intervals (0.90 in the marts).
+        carryover: also measure the effect with the carry-over weeks after the test (False:
+            the ``*_with_carryover`` fields stay empty and ``carryover_weeks`` 0).
 
     Returns:
         A :class:`GeoTestResult`; ``details`` holds the weekly series (``week_index``,
         ``treated``, ``counterfactual``, ``counterfactual_lo``, ``counterfactual_hi``,
-        ``in_test``), the DiD cross-check and the SC weights by market code.
+        ``in_test``), the DiD cross-check, the SC weights by market code, ``n_pre_weeks``,
+        ``n_controls`` and ``inference``.
     """
     prep = prepare_test(panel, test, others)
     if isinstance(prep, str):
         return _failed(test, prep)
     weeks = prep.weeks
-    y = panel.new_patients[prep.treated][:, weeks].sum(axis=0).astype(float)
-    x = panel.new_patients[prep.controls][:, weeks].T.astype(float)
-    est = estimate_effect(y, x, prep.n_post, level)
-    sign = -1.0 if test.design == "holdout" else 1.0
-    inc = sign * est["effect"]
-    lo, hi = sorted((sign * est["lo"], sign * est["hi"]))
+    y, x = _series(panel, prep)
+    est = estimate_effect(y, x, prep.n_post, len(prep.treated), level)
+    inc, lo, hi = _signed(test.design, est)
 
     spend_t = panel.spend[prep.treated][:, weeks, prep.channel].sum(axis=0)
     spend_c = panel.spend[prep.controls][:, weeks, prep.channel].sum(axis=0)
@@ -254,6 +193,11 @@ def analyze_test(
     lower_arm = y[n_pre:].sum() if test.design == "holdout" else cf[n_pre:].sum()
     lift = 100.0 * inc / lower_arm if lower_arm > 0 else None
     pac, pac_lo, pac_hi = _pac(inc_spend, inc, lo, hi)
+    carry = _carryover(panel, test, others, level) if carryover else {"weeks": 0}
+    if carry["weeks"]:
+        pac_c = _pac(inc_spend, carry["inc"], carry["lo"], carry["hi"])
+    else:
+        pac_c = (None, None, None)
 
     markets = np.concatenate([prep.treated, prep.controls])
     is_treated = np.zeros(len(markets), dtype=bool)
@@ -267,6 +211,7 @@ def analyze_test(
     )
     in_test = np.zeros(len(y), dtype=bool)
     in_test[n_pre:] = True
+    sign = -1.0 if test.design == "holdout" else 1.0
     details = {
         "week_index": weeks,
         "treated": y,
@@ -284,7 +229,9 @@ def analyze_test(
         },
         "n_pre_weeks": n_pre,
         "n_controls": len(prep.controls),
+        "inference": est["inference"].method,
     }
+    bounded = math.isfinite(lo) and math.isfinite(hi)
     return GeoTestResult(
         test_id=test.test_id,
         channel=test.channel,
@@ -292,9 +239,9 @@ def analyze_test(
         start_week=test.start_week,
         end_week=test.end_week,
         treatment_geos=len(test.treatment_geos),
-        incremental_new_patients=float(inc),
-        incremental_new_patients_lo=float(lo),
-        incremental_new_patients_hi=float(hi),
+        incremental_new_patients=inc,
+        incremental_new_patients_lo=lo,
+        incremental_new_patients_hi=hi,
         lift_pct=None if lift is None else float(lift),
         p_value=float(est["p_value"]),
         incremental_spend=float(inc_spend),
@@ -302,10 +249,15 @@ def analyze_test(
         pac_lo=pac_lo,
         pac_hi=pac_hi,
         method=str(est["method"]),
+        carryover_weeks=int(carry["weeks"]),
+        incremental_new_patients_with_carryover=carry.get("inc"),
+        incremental_new_patients_with_carryover_lo=carry.get("lo"),
+        incremental_new_patients_with_carryover_hi=carry.get("hi"),
+        pac_with_carryover=pac_c[0],
+        pac_with_carryover_lo=pac_c[1],
+        pac_with_carryover_hi=pac_c[2],
         ok=True,
-        message=""
-        if math.isfinite(lo) and math.isfinite(hi)
-        else "too few weeks for a bounded 90% interval (the interval is open-ended)",
+        message="" if bounded else OPEN_ENDED,
         geos=tuple(test.treatment_geos),
         details=details,
     )

@@ -32,8 +32,8 @@ from datetime import timedelta
 import numpy as np
 from scipy.stats import norm
 
-from models.geo.analysis import CARRYOVER_WEEKS, estimate_effect
-from models.geo.inference import conformal_pvalue
+from models.geo.analysis import estimate_effect
+from models.geo.prepare import CARRYOVER_WEEKS
 from models.geo.synthetic_control import control_scale, fit_sc
 from models.geo.types import DesignProposal, GeoTest
 from models.panel import Panel
@@ -107,24 +107,17 @@ def _placebo_error(panel: Panel, treated: np.ndarray, start: int, weeks: int) ->
     return float(np.sum(y[start:] - model.predict(x[start:])))
 
 
-def _prepared(panel: Panel, treated: np.ndarray, start: int, weeks: int) -> tuple:
-    """A held-out backtest: series, control scale, chosen ridge and the placebo error."""
+def _prepared(panel: Panel, treated: np.ndarray, start: int, weeks: int) -> dict[str, object]:
+    """A held-out backtest: the full analysis of a placebo test (its ``effect`` is the error)."""
     y, x = _series(panel, treated, start, weeks)
-    est = estimate_effect(y, x, weeks)
-    return y, x, control_scale(x[:start], y[:start]), float(est["ridge"]), float(est["effect"])
+    return estimate_effect(y, x, weeks, len(treated))
 
 
-def _power(backtests: list[tuple], weeks: int, effect: float) -> float:
-    """Share of backtests whose conformal test rejects "no effect" (p < ALPHA) once ``effect``
-    new patients are removed from the treatment markets' test weeks (in proportion to them)."""
-    hits = []
-    for y, x, scale, ridge, _ in backtests:
-        y1 = y.copy()
-        post = y1[-weeks:]
-        share = post / post.sum() if post.sum() > 0 else np.full(weeks, 1.0 / weeks)
-        y1[-weeks:] = post - effect * share
-        hits.append(conformal_pvalue(x, y1, weeks, scale, ridge, 0.0) < ALPHA)
-    return float(np.mean(hits))
+def _power(backtests: list[dict[str, object]], effect: float) -> float:
+    """Share of backtests whose test rejects "no effect" (p < ALPHA) had ``effect`` new patients
+    been removed from the treatment markets' test weeks: the p-value of "the effect is
+    ``effect``" on the placebo data, which is the same test shifted."""
+    return float(np.mean([b["inference"].p_value(effect) < ALPHA for b in backtests]))
 
 
 def propose_design(
@@ -207,15 +200,15 @@ def propose_design(
     # power at that MDE re-estimated on another
     calib = [_prepared(panel, best, int(s), weeks) for s in hold[: len(hold) // 2]]
     check = [_prepared(panel, best, int(s), weeks) for s in hold[len(hold) // 2 :]]
-    rmse = float(np.sqrt(np.mean([b[4] ** 2 for b in calib])))
+    rmse = float(np.sqrt(np.mean([float(b["effect"]) ** 2 for b in calib])))
     mde = z * rmse
     for factor in np.arange(0.6, 4.01, 0.1):
-        if _power(calib, weeks, factor * z * rmse) >= POWER:
+        if _power(calib, factor * z * rmse) >= POWER:
             mde = float(factor * z * rmse)
             break
     else:
         mde = float(4.0 * z * rmse)
-    power = _power(check, weeks, mde)
+    power = _power(check, mde)
     expected_np = size[best].sum() * weeks
     spend_saved = float(panel.spend[best][:, recent, c].sum(axis=0).mean() * weeks)
     lost = spend_saved / pac if pac and pac > 0 else math.nan

@@ -72,6 +72,11 @@ class GeoTestResult:
     that lost patients); ``lift_pct`` is the effect in percent of the lower-spend arm's level;
     ``incremental_spend`` is USD (positive); ``pac*`` are USD per incremental new patient
     (``pac_hi`` is ``inf`` when the effect interval reaches 0 or below, ``None`` in the table).
+    These exclude carry-over: new patients the changed spend moves after the test ends.
+    ``carryover_weeks`` is how many weeks after the test were measured as well (0 to 8; 0 when
+    the data end with the test); ``*_with_carryover`` are the same quantities over the test
+    weeks plus those weeks (``None`` when ``carryover_weeks`` is 0): the PAC comparable with
+    the MMM's, which counts the patients a week's spend brings in later weeks too.
     ``ok`` is False when the test could not be analysed; ``message`` then gives a value-free
     reason (and the numeric fields are ``None``). ``geos`` keeps the treatment market codes.
     """
@@ -92,6 +97,13 @@ class GeoTestResult:
     pac_lo: float | None = None
     pac_hi: float | None = None
     method: str | None = None
+    carryover_weeks: int = 0
+    incremental_new_patients_with_carryover: float | None = None
+    incremental_new_patients_with_carryover_lo: float | None = None
+    incremental_new_patients_with_carryover_hi: float | None = None
+    pac_with_carryover: float | None = None
+    pac_with_carryover_lo: float | None = None
+    pac_with_carryover_hi: float | None = None
     ok: bool = True
     message: str = ""
     geos: tuple[str, ...] = ()

@@ -9,6 +9,10 @@ CREATE SCHEMA IF NOT EXISTS geo;
 -- result: 'conclusive' (the 90% interval of the effect excludes zero) or 'inconclusive' (it
 -- includes zero: the test cannot tell the channel's effect from none, and its PAC interval is
 -- open-ended). Added last so that warehouses made before it are migrated in place.
+-- The test-weeks columns exclude carry-over (new patients the changed spend still moves after
+-- the test ends). carryover_weeks says how many weeks after the test were measured too (0 to 8;
+-- 0 when the data end with the test) and *_with_carryover are the effect and PAC over the test
+-- weeks plus those weeks (NULL when carryover_weeks is 0): the PAC comparable with the MMM's.
 CREATE TABLE IF NOT EXISTS marts.geo_test_results (
     test_id                      VARCHAR NOT NULL,
     channel                      VARCHAR NOT NULL,
@@ -26,9 +30,26 @@ CREATE TABLE IF NOT EXISTS marts.geo_test_results (
     pac_lo                       DOUBLE,
     pac_hi                       DOUBLE,
     method                       VARCHAR,
-    status                       VARCHAR
+    status                       VARCHAR,
+    carryover_weeks              INTEGER,
+    incremental_new_patients_with_carryover     DOUBLE,
+    incremental_new_patients_with_carryover_lo  DOUBLE,
+    incremental_new_patients_with_carryover_hi  DOUBLE,
+    pac_with_carryover           DOUBLE,
+    pac_with_carryover_lo        DOUBLE,
+    pac_with_carryover_hi        DOUBLE
 );
 ALTER TABLE marts.geo_test_results ADD COLUMN IF NOT EXISTS status VARCHAR;
+ALTER TABLE marts.geo_test_results ADD COLUMN IF NOT EXISTS carryover_weeks INTEGER;
+ALTER TABLE marts.geo_test_results
+    ADD COLUMN IF NOT EXISTS incremental_new_patients_with_carryover DOUBLE;
+ALTER TABLE marts.geo_test_results
+    ADD COLUMN IF NOT EXISTS incremental_new_patients_with_carryover_lo DOUBLE;
+ALTER TABLE marts.geo_test_results
+    ADD COLUMN IF NOT EXISTS incremental_new_patients_with_carryover_hi DOUBLE;
+ALTER TABLE marts.geo_test_results ADD COLUMN IF NOT EXISTS pac_with_carryover DOUBLE;
+ALTER TABLE marts.geo_test_results ADD COLUMN IF NOT EXISTS pac_with_carryover_lo DOUBLE;
+ALTER TABLE marts.geo_test_results ADD COLUMN IF NOT EXISTS pac_with_carryover_hi DOUBLE;
 
 -- Weekly series of each analysed test: summed actual new patients of the treatment markets,
 -- the synthetic-control counterfactual and a pointwise 90% band; in_test marks the test weeks.

@@ -133,3 +133,14 @@ def test_ten_channels_over_all_dma_sized_markets() -> None:
     assert sum(world.config.channels[i].budget_share for i in range(10)) == pytest.approx(1)
     markets = world.files["markets"][0][1]
     assert set(markets["geo_type"]) == {"dma"}
+
+
+def test_another_countrys_holidays_dip_other_weeks() -> None:
+    base = simulate_world(WorldConfig(seed=4, **SMALL))
+    english = simulate_world(WorldConfig(seed=4, holiday_country="GB-ENG", **SMALL))
+    np.testing.assert_array_equal(base.panel.spend, english.panel.spend)
+    assert english.oracle.holiday_country == "GB-ENG"
+    weeks = base.panel.weeks.astype(str).tolist()
+    thanksgiving, easter_monday = weeks.index("2024-11-25"), weeks.index("2024-04-01")
+    ratio = english.panel.new_patients.sum(axis=0) / base.panel.new_patients.sum(axis=0)
+    assert ratio[thanksgiving] > 1.1 and ratio[easter_monday] < 0.9

@@ -20,6 +20,15 @@ from pipelines.warehouse import replace_tables, sql_text
 
 GROUP = "geo"
 TABLES_SQL = "geo/tables.sql"
+WITH_CARRYOVER = (
+    "incremental_new_patients_with_carryover",
+    "incremental_new_patients_with_carryover_lo",
+    "incremental_new_patients_with_carryover_hi",
+    "pac_with_carryover",
+    "pac_with_carryover_lo",
+    "pac_with_carryover_hi",
+)
+"""Columns of marts.geo_test_results measured over the test weeks plus the carry-over weeks."""
 
 
 class GeoWriteError(RuntimeError):
@@ -63,8 +72,16 @@ def result_frames(results: list, weeks: np.ndarray) -> dict[str, pl.DataFrame]:
                 )
             },
             "method": [r.method for r in ok],
+            "carryover_weeks": [r.carryover_weeks for r in ok],
+            **{col: [_finite(getattr(r, col)) for r in ok] for col in WITH_CARRYOVER},
         },
-        schema_overrides={"start_week": pl.Date, "end_week": pl.Date, "treatment_geos": pl.Int32},
+        schema_overrides={
+            "start_week": pl.Date,
+            "end_week": pl.Date,
+            "treatment_geos": pl.Int32,
+            "carryover_weeks": pl.Int32,
+            **dict.fromkeys(WITH_CARRYOVER, pl.Float64),
+        },
     )
     series = []
     for r in ok:
@@ -150,11 +167,14 @@ def geo_test_results_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         description=(
             "marts.geo_test_results: every test of the experiments feed analysed by synthetic "
-            "control (augmented with a ridge correction when the pre-period fit is poor) on the "
-            "summed treatment markets, with a conformal p-value and 90% interval of the "
-            "cumulative effect, incremental spend from the spend feed and the test's PAC. Also "
-            "geo.test_series (weekly actual vs counterfactual), geo.test_messages (why a test "
-            "was not analysed) and geo.test_crosscheck (DiD). No experiments feed: no rows."
+            "control on the summed treatment markets (regularised and ridge-augmented as "
+            "time-series cross-validation says), with a p-value and 90% interval of the "
+            "cumulative effect (placebo-in-space with 30 or more control markets, else "
+            "conformal in time), incremental spend from the spend feed and the test's PAC, "
+            "during the test and with up to 8 weeks of carry-over after it. Unmeasured "
+            "market-weeks are never fitted. Also geo.test_series (weekly actual vs "
+            "counterfactual), geo.test_messages (why a test was not analysed) and "
+            "geo.test_crosscheck (DiD). No experiments feed: no rows."
         ),
     )
     def _results(

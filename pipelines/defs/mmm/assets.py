@@ -72,7 +72,9 @@ def read_lift(conn: duckdb.DuckDBPyConnection) -> list[Any]:
     ``staging.experiments``; empty (an uncalibrated fit) when either table is missing."""
     from models.geo.types import LiftMeasurement
 
-    if not (table_exists(conn, "marts.geo_test_results") and table_exists(conn, "staging.experiments")):
+    if not (
+        table_exists(conn, "marts.geo_test_results") and table_exists(conn, "staging.experiments")
+    ):
         return []
     rows = conn.execute(sql_text(LIFT_SQL)).fetchall()
     return [
@@ -163,7 +165,9 @@ def convergence_result(conn: duckdb.DuckDBPyConnection) -> dg.AssetCheckResult:
     )
 
 
-def mmm_fit_asset(family: AssetFamily = WEEKLY) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+def mmm_fit_asset(
+    family: AssetFamily = WEEKLY,
+) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
     """Build the ``mmm_fit`` graph asset of ``family`` and its blocking ``mmm_converged`` check."""
     step = "_".join([*family.prefix, "mmm"])
 
@@ -262,9 +266,7 @@ def mmm_fit_asset(family: AssetFamily = WEEKLY) -> tuple[dg.AssetsDefinition, dg
         partitions_def=family.partitions_def,
         ins={
             "weekly_panel": dg.AssetIn(family.key("weekly_panel"), dagster_type=dg.Nothing),
-            "geo_test_results": dg.AssetIn(
-                family.key("geo_test_results"), dagster_type=dg.Nothing
-            ),
+            "geo_test_results": dg.AssetIn(family.key("geo_test_results"), dagster_type=dg.Nothing),
         },
         config=dg.ConfigMapping(
             config_schema=MMMRunConfig.to_config_schema(),

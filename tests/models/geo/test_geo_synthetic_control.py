@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from models.geo.inference import circular_block_sums, conformal_interval, conformal_pvalue
-from models.geo.synthetic_control import choose_ridge, control_scale, fit_sc, simplex_weights
+from models.geo.synthetic_control import (
+    FitSpec,
+    choose_spec,
+    control_scale,
+    fit_sc,
+    simplex_weights,
+)
 
 
 def test_simplex_weights_recover_a_convex_combination() -> None:
@@ -35,10 +41,10 @@ def test_ridge_is_chosen_only_when_the_simplex_fit_is_poor() -> None:
     rng = np.random.default_rng(2)
     x = rng.normal(100, 10, size=(120, 6))
     good = x[:, :3].mean(axis=1) + rng.normal(0, 0.5, 120)
-    assert choose_ridge(x, good, control_scale(x, good), 6) == 0.0
+    assert choose_spec(x, good, control_scale(x, good), 6).ridge == 0.0
     # a series that needs negative weights: the simplex cannot follow it, the ridge can
     bad = 200 + 2 * x[:, 0] - 1.5 * x[:, 1] + rng.normal(0, 0.5, 120)
-    assert choose_ridge(x, bad, control_scale(x, bad), 6) > 0
+    assert choose_spec(x, bad, control_scale(x, bad), 6).ridge > 0
 
 
 def test_circular_block_sums() -> None:
@@ -52,9 +58,9 @@ def test_conformal_interval_covers_the_effect_and_rejects_zero() -> None:
     y = x[:, :2].sum(axis=1) + rng.normal(0, 2, 108)
     y[-8:] += 10.0  # cumulative effect 80
     scale = control_scale(x[:100], y[:100])
-    assert conformal_pvalue(x, y, 8, scale, 0.0, 0.0) < 0.05
-    assert conformal_pvalue(x, y, 8, scale, 0.0, 80.0) > 0.10
-    res = conformal_interval(x, y, 8, scale, 0.0, center=80.0, spread=6.0)
+    assert conformal_pvalue(x, y, 8, scale, FitSpec(), 0.0) < 0.05
+    assert conformal_pvalue(x, y, 8, scale, FitSpec(), 80.0) > 0.10
+    res = conformal_interval(x, y, 8, scale, FitSpec(), center=80.0, spread=6.0)
     assert res.lo < 80 < res.hi
     assert res.lo > 0
     assert res.p_value < 0.10

@@ -22,6 +22,9 @@ CONTRACT_COLUMNS = [
     "test_id", "channel", "design", "start_week", "end_week", "treatment_geos",
     "incremental_new_patients", "incremental_new_patients_lo", "incremental_new_patients_hi",
     "lift_pct", "p_value", "incremental_spend", "pac", "pac_lo", "pac_hi", "method", "status",
+    "carryover_weeks", "incremental_new_patients_with_carryover",
+    "incremental_new_patients_with_carryover_lo", "incremental_new_patients_with_carryover_hi",
+    "pac_with_carryover", "pac_with_carryover_lo", "pac_with_carryover_hi",
 ]  # fmt: skip
 
 

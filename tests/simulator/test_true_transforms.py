@@ -1,4 +1,4 @@
-"""The simulator's true transforms, by hand."""
+"""The simulator's true transforms (the forms worlds are made with), by hand."""
 
 from __future__ import annotations
 
