@@ -16,16 +16,7 @@ from typing import TextIO
 import duckdb
 
 from pipelines.settings import Settings
-from pipelines.warehouse import connect, sql_text
-
-
-def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    """Whether ``schema.table`` exists."""
-    row = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(row and row[0][0])
+from pipelines.warehouse import connect, sql_text, table_exists
 
 
 def assumed_pac(conn: duckdb.DuckDBPyConnection, channel: str) -> tuple[float | None, str]:
@@ -34,11 +25,11 @@ def assumed_pac(conn: duckdb.DuckDBPyConnection, channel: str) -> tuple[float | 
     The MMM's PAC of the latest refresh (``marts.pac_by_channel``) when there is one, else the
     channel's last-touch PAC over the last 52 weeks; ``(None, "none")`` when neither exists.
     """
-    if table_exists(conn, "marts", "pac_by_channel"):
+    if table_exists(conn, "marts.pac_by_channel"):
         rows = conn.execute(sql_text("geo/mmm_pac.sql"), [channel]).fetchall()
         if rows and rows[0][0] is not None:
             return float(rows[0][0]), "mmm"
-    if table_exists(conn, "core", "last_touch") and table_exists(conn, "core", "weekly_spend"):
+    if table_exists(conn, "core.last_touch") and table_exists(conn, "core.weekly_spend"):
         rows = conn.execute(sql_text("geo/assumed_pac.sql"), [channel, channel]).fetchall()
         pac = rows[0][0] if rows else None
         if pac is not None and math.isfinite(pac) and pac > 0:
@@ -116,7 +107,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             return 1
         pac, source = assumed_pac(conn, args.channel)
         past = []
-        if table_exists(conn, "staging", "experiments"):
+        if table_exists(conn, "staging.experiments"):
             past, _ = parse_experiments(read_experiments(conn))
     finally:
         conn.close()

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from pipelines.dashboards.page import PageContext
+from pipelines.warehouse import table_exists
 
 TABLES: dict[str, str] = {
     "pac": "SELECT * FROM marts.pac_by_channel ORDER BY channel",
@@ -92,13 +93,8 @@ class DashboardData:
 
 
 def _exists(conn: duckdb.DuckDBPyConnection, query: str) -> bool:
-    name = query.split(" FROM ", 1)[1].split()[0]
-    schema, table = name.split(".")
-    rows = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(rows[0][0])
+    """Whether the table a ``TABLES`` query reads from exists."""
+    return table_exists(conn, query.split(" FROM ", 1)[1].split()[0])
 
 
 def suppress(
