@@ -40,7 +40,7 @@ def write_panel(path: Path, panel) -> None:
     apply_schema(conn)
     for table, frame in frames.items():
         conn.register("_frame", frame.to_arrow())
-        conn.execute(f"INSERT INTO {table} SELECT * FROM _frame")
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
         conn.unregister("_frame")
     conn.close()
 
