@@ -39,9 +39,12 @@ Python 3.12 venv) on the same data in the same run and prints it side by side.
 simulator world with the budget per person of the default world), each in its own subprocess, and
 reports wall time, the subprocess's peak resident memory and convergence.
 
-A full run is long (about 8-10 minutes per world and seed on 2 cores: three market-level fits,
-each with its holdout fit, and a national fit); ``--quick`` samples 300 draws after 300 tuning
-steps and skips the holdout fits, for iteration only.
+A full run is long: about 2.5 hours on 2 idle cores (23 worlds and seeds; per simulator world an
+uncalibrated and a calibrated fit, each with its holdout fit, an oracle fit for the five worlds
+whose true model differs from the default, and a national fit). ``--calibration none`` skips the
+calibrated fits; ``--quick`` samples 300 draws after 300 tuning steps and skips the holdout fits,
+for iteration only (its fits do not converge: judge nothing by it). ``--write-worlds DIR`` writes
+the worlds as landing folders for ``clearcount refresh`` instead of fitting.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -67,7 +70,7 @@ from simulator import WorldConfig, simulate_world  # noqa: E402
 
 SHARE_SCORED = 0.10  # channels with at least this share of window spend enter the median error
 SIM_TUNING = (20240601, 11)  # seeds the model's settings were tuned on (with 23, 37 and 53)
-SIM_HELD_OUT = (101, 202)
+SIM_HELD_OUT = (101,)  # one per mode: each isolates one thing; --seeds 202 303 adds more
 PEER_TUNING = (20250715,)  # the generator's own default seed
 PEER_HELD_OUT = (1, 2, 3)
 SIZES = (24, 100, 210)
@@ -296,18 +299,13 @@ def run_world(spec: WorldSpec, seed: int, config: MMMConfig, args) -> list[dict]
             )
         fits = [("uncalibrated", uncal)]
         if world.tests and "geo" in args.calibration:
-            lift = geo_lift(world)
-            fits.append(
-                (
-                    "calibrated",
-                    attempt(
-                        "calibrated",
-                        lambda: fit_market_level(
-                            world, world.panel, config, lift, "clearcount, calibrated"
-                        ),
-                    ),
-                )
+            calibrated = attempt(
+                "calibrated",
+                lambda: fit_market_level(
+                    world, world.panel, config, geo_lift(world), "clearcount, calibrated"
+                ),
             )
+            fits.append(("calibrated", calibrated))
         for variant, r in fits:
             rows.append(
                 {"world": spec.name, "seed": seed, "fit": variant, "r": r, "oracle": oracle,
@@ -397,14 +395,14 @@ def size_fit(n_geos: int, quick: bool) -> None:
     }))  # fmt: skip
 
 
-def run_sizes(quick: bool) -> None:
+def run_sizes(sizes: Sequence[int], quick: bool) -> None:
     print(
         f"\n=== sizes: DMA markets x 156 weeks x 10 channels, default MMMConfig{' (quick)' if quick else ''} ==="
     )
     print(
         f"{'markets':>8s} {'wall s':>8s} {'peak MB':>8s} {'R-hat':>6s} {'ESS':>6s} {'div':>5s} conv  error  covered"
     )
-    for n in SIZES:
+    for n in sizes:
         cmd = [sys.executable, __file__, "--size-fit", str(n)] + (["--quick"] if quick else [])
         res = subprocess.run(cmd, capture_output=True, text=True)
         line = [x for x in res.stdout.splitlines() if x.startswith("SIZE_RESULT ")]
@@ -422,6 +420,19 @@ def run_sizes(quick: bool) -> None:
 # --- main ----------------------------------------------------------------------------------
 
 
+def write_worlds(args) -> None:
+    from simulator import write_world
+
+    for name in args.worlds:
+        spec = WORLDS[name]
+        for seed in args.seeds or (spec.tuning if args.tuning else spec.held_out):
+            world = spec.make(seed)
+            out = args.write_worlds / f"{name}_{seed}"
+            readme = f"# Benchmark world {name}, seed {seed}\n\n{spec.about}.\n"
+            write_world(world, out, readme)
+            print(f"wrote {out}")
+
+
 def quick_config() -> MMMConfig:
     return replace(MMMConfig(), draws=300, tune=300, holdout_weeks=0)
 
@@ -436,9 +447,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-national", action="store_true")
     ap.add_argument("--national-only", action="store_true")
     ap.add_argument("--with-pymc-marketing", action="store_true")
-    ap.add_argument("--sizes", action="store_true", help="fit time, memory, convergence by size")
+    ap.add_argument(
+        "--sizes",
+        nargs="*",
+        type=int,
+        help="fit time, memory and convergence at "
+        f"these numbers of markets (default {' '.join(map(str, SIZES))})",
+    )
     ap.add_argument("--size-fit", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--list", action="store_true", help="list the worlds and their seeds")
+    ap.add_argument(
+        "--write-worlds",
+        type=Path,
+        metavar="DIR",
+        help="write each world and seed as a landing folder DIR/<world>_<seed> "
+        "(feeds and truth.json, for clearcount refresh) instead of fitting",
+    )
     args = ap.parse_args(argv)
     if args.size_fit:
         size_fit(args.size_fit, args.quick)
@@ -447,8 +471,11 @@ def main(argv: list[str] | None = None) -> int:
         for spec in WORLDS.values():
             print(f"{spec.name:18s} tuning {spec.tuning} held-out {spec.held_out}: {spec.about}")
         return 0
-    if args.sizes:
-        run_sizes(args.quick)
+    if args.write_worlds:
+        write_worlds(args)
+        return 0
+    if args.sizes is not None:
+        run_sizes(args.sizes or SIZES, args.quick)
         return 0
     config = quick_config() if args.quick else MMMConfig()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

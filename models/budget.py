@@ -320,3 +320,57 @@ def _onto_budget(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, budget: float) -
             break
         x = np.clip(x + gap * room / room.sum(), lo, hi)
     return x
+
+
+CAUTIOUS_TAIL = 0.10
+"""Share of the worst posterior draws whose mean the cautious plan maximises (CVaR at 10%)."""
+
+
+class WorstDrawsResponse:
+    """A ``Response`` whose ``new_patients`` keeps only the worst ``tail`` share of the draws.
+
+    ``optimise_budget`` maximises the mean of ``new_patients``; on this wrapper that mean is
+    the conditional value at risk (CVaR): the expected media new patients in the worst
+    ``tail`` share of posterior draws. ``new_patients_by_channel`` is the wrapped response's,
+    so the plan is still reported (and compared with current spend) over every draw.
+    """
+
+    def __init__(self, response: Response, tail: float = CAUTIOUS_TAIL) -> None:
+        if not 0 < tail <= 1:
+            raise ValueError("tail must be in (0, 1]")
+        self.response = response
+        self.tail = tail
+        self.channels = tuple(response.channels)
+        self.window_spend = np.asarray(response.window_spend, dtype=float)
+
+    def new_patients(self, spend_scale: np.ndarray) -> np.ndarray:
+        """(k,) the ``k = ceil(tail * n_draws)`` lowest draws of total media new patients."""
+        draws = np.sort(np.asarray(self.response.new_patients(spend_scale), dtype=float))
+        return draws[: max(1, int(np.ceil(self.tail * draws.size)))]
+
+    def new_patients_by_channel(self, spend_scale: np.ndarray) -> np.ndarray:
+        return self.response.new_patients_by_channel(spend_scale)
+
+
+def optimise_cautious_budget(
+    response: Response, tail: float = CAUTIOUS_TAIL, **kwargs: object
+) -> BudgetPlan:
+    """As :func:`optimise_budget`, but maximising the CVaR of media new patients.
+
+    The risk-neutral plan maximises the posterior mean, so a channel whose posterior is wide
+    and right-skewed attracts budget on the strength of draws that may not be true. This plan
+    maximises the mean over the worst ``tail`` share of draws (default 10%) instead: it favours
+    channels the data pin down. Keyword arguments are those of :func:`optimise_budget`.
+    """
+    return optimise_budget(WorstDrawsResponse(response, tail), **kwargs)  # type: ignore[arg-type]
+
+
+def plan_gain(plan: BudgetPlan, q: tuple[float, float] = (5.0, 95.0)) -> tuple[float, float, float]:
+    """Extra media new patients of ``plan`` over current spend: (mean, low, high).
+
+    The gain is computed per posterior draw (plan minus current, same draw), so its interval
+    (percentiles ``q``, default the 90% interval) accounts for what the two share.
+    """
+    gain = plan.recommended_draws.sum(axis=1) - plan.current_draws.sum(axis=1)
+    lo, hi = np.percentile(gain, q)
+    return float(gain.mean()), float(lo), float(hi)

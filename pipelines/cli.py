@@ -83,14 +83,21 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Propose treatment and control markets for a geo test of CHANNEL lasting WEEKS "
             "weeks, from the weekly panel in the warehouse, and print its minimum detectable "
-            "effect."
+            "effect. With --next (no --channel or --weeks): print which geo test to run next, "
+            "every paid channel's test ranked by how much it would narrow the channel's PAC "
+            "interval times its spend (marts.next_experiments of the last refresh)."
         ),
         epilog=SETTINGS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    design.add_argument("--channel", required=True, help="paid channel slug")
-    design.add_argument("--weeks", required=True, type=int, help="test length in weeks")
+    design.add_argument("--channel", help="paid channel (any case)")
+    design.add_argument("--weeks", type=int, help="test length in weeks")
     design.add_argument("--treated", type=int, default=None, help="number of treatment markets")
+    design.add_argument(
+        "--next",
+        action="store_true",
+        help="print the geo tests ranked by what they would teach (from the last refresh)",
+    )
 
     simulate = sub.add_parser(
         "simulate",

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import tempfile
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,21 +151,24 @@ def list_feed_files(landing_dir: Path, feed: str) -> list[Path]:
     )
 
 
-def staged_geos(conn: duckdb.DuckDBPyConnection) -> set[str]:
-    """Market codes currently in ``staging.markets``."""
-    return {row[0] for row in conn.execute("SELECT geo FROM staging.markets").fetchall()}
+def staged_geos(conn: duckdb.DuckDBPyConnection) -> dict[str, int | None]:
+    """Market codes currently in ``staging.markets`` with their populations (the guard bounds
+    counts and spend per head of a market's population)."""
+    rows = conn.execute("SELECT geo, population FROM staging.markets").fetchall()
+    return {geo: None if population is None else int(population) for geo, population in rows}
 
 
-def landing_geos(landing_dir: Path) -> set[str] | None:
-    """Market codes listed in the ``markets`` files of a landing dir (read as text).
+def landing_geos(landing_dir: Path) -> dict[str, int | None] | None:
+    """Market codes listed in the ``markets`` files of a landing dir (read as text), with their
+    populations (None where a population is not a whole number).
 
     Returns None when the landing dir has no readable markets file. Used by ``clearcount scan``
-    to check geos without a warehouse; values never leave this function except as a set.
+    to check geos without a warehouse; values never leave this function except as a mapping.
     """
     folder = feed_folder(landing_dir, "markets")
     if not folder.is_dir():
         return None
-    geos: set[str] = set()
+    geos: dict[str, int | None] = {}
     found = False
     conn = duckdb.connect(":memory:")
     try:
@@ -174,8 +177,11 @@ def landing_geos(landing_dir: Path) -> set[str] | None:
                 query, columns = _text_query(conn, path)
                 if "geo" not in columns:
                     continue
-                rows = conn.execute(f'SELECT "geo" FROM ({query})').fetchall()
-                geos.update(r[0] for r in rows if r[0] is not None)
+                population = (
+                    'TRY_CAST("population" AS BIGINT)' if "population" in columns else "NULL"
+                )
+                rows = conn.execute(f'SELECT "geo", {population} FROM ({query})').fetchall()
+                geos.update((g, p) for g, p in rows if g is not None)
                 found = True
             except Exception:  # unreadable markets files are reported by their own scan
                 continue
@@ -304,7 +310,7 @@ def load_feed(
     folder_present = feed_folder(landing_dir, feed).is_dir()
     paths = list_feed_files(landing_dir, feed)
     if feed == "markets":
-        geos: Collection[str] | None = None
+        geos: Collection[str] | Mapping[str, int | None] | None = None
     elif known_geos is not None:
         geos = known_geos
     else:

@@ -26,11 +26,12 @@ the pipeline ignores it. No real patient, market or health system is described h
 """
 
 
-def write_world(world: World, out: Path) -> None:
+def write_world(world: World, out: Path, readme: str | None = None) -> None:
     """Write every feed file of ``world`` into ``out/<feed>/``, ``out/truth.json`` and a README.
 
     Existing feed files in ``out`` that the world does not deliver are removed, so that a
-    folder always holds exactly one world.
+    folder always holds exactly one world. ``world`` may be any object with ``files`` and
+    ``truth`` (a benchmark world from another generator) if ``readme`` gives the README text.
     """
     out.mkdir(parents=True, exist_ok=True)
     for feed, files in world.files.items():
@@ -43,10 +44,10 @@ def write_world(world: World, out: Path) -> None:
         for name, frame in files:
             frame.write_csv(folder / name, float_precision=None)
     (out / "truth.json").write_text(json.dumps(world.truth, indent=2) + "\n")
-    cfg = world.config
-    (out / "README.md").write_text(
-        README.format(seed=cfg.seed, n_geos=cfg.n_geos, n_weeks=cfg.n_weeks)
-    )
+    if readme is None:
+        cfg = world.config
+        readme = README.format(seed=cfg.seed, n_geos=cfg.n_geos, n_weeks=cfg.n_weeks)
+    (out / "README.md").write_text(readme)
 
 
 def landing_files(

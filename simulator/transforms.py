@@ -45,11 +45,6 @@ def convolve(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def adstock(x: np.ndarray, decay: float, max_lag: int = 8) -> np.ndarray:
-    """Normalised geometric adstock along the last axis (see :func:`geometric_weights`)."""
-    return convolve(x, geometric_weights(decay, max_lag))
-
-
 def hill(x: np.ndarray, half_saturation: float, slope: float) -> np.ndarray:
     """Hill saturation ``x^s / (x^s + k^s)``, 0 at x = 0, 1/2 at x = k."""
     xs = np.power(np.maximum(x, 0.0), slope)

@@ -32,6 +32,12 @@ TABLES: dict[str, str] = {
     "geo_series": "SELECT * FROM geo.test_series ORDER BY test_id, week_start",
     "geo_messages": "SELECT * FROM geo.test_messages ORDER BY test_id",
     "geo_designs": "SELECT * FROM geo.proposed_designs ORDER BY channel, weeks",
+    "next_experiments": "SELECT * FROM marts.next_experiments ORDER BY rank",
+    "markets": "SELECT geo, label FROM staging.markets ORDER BY geo",
+    "spend_seen": (
+        "SELECT DISTINCT channel, max(sum(spend)) OVER (PARTITION BY channel) AS seen_high "
+        "FROM core.weekly_spend GROUP BY channel, week_start ORDER BY channel"
+    ),
     "file_scans": (
         "SELECT file_name, sha256, feed, rows, verdict, rules, scanned_at "
         "FROM audit.file_scans ORDER BY scanned_at DESC, feed, file_name"
@@ -71,7 +77,12 @@ DERIVED: dict[str, dict[str, str]] = {
 
 @dataclass
 class DashboardData:
-    """The frames behind the four pages (empty where a table does not exist yet)."""
+    """The frames behind the four pages (empty where a table does not exist yet).
+
+    ``markets`` holds each market's code and label (the markets feed's display name);
+    ``spend_seen`` the highest national weekly spend per channel in the whole history (USD),
+    where the response curves stop being observed and start being extrapolated.
+    """
 
     ctx: PageContext
     pac: pl.DataFrame = field(default_factory=pl.DataFrame)
@@ -87,9 +98,21 @@ class DashboardData:
     geo_series: pl.DataFrame = field(default_factory=pl.DataFrame)
     geo_messages: pl.DataFrame = field(default_factory=pl.DataFrame)
     geo_designs: pl.DataFrame = field(default_factory=pl.DataFrame)
+    next_experiments: pl.DataFrame = field(default_factory=pl.DataFrame)
+    markets: pl.DataFrame = field(default_factory=pl.DataFrame)
+    spend_seen: pl.DataFrame = field(default_factory=pl.DataFrame)
     file_scans: pl.DataFrame = field(default_factory=pl.DataFrame)
     loaded_files: pl.DataFrame = field(default_factory=pl.DataFrame)
     weekly_totals: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    def market_names(self, geos: list[str] | tuple[str, ...]) -> list[str]:
+        """Market labels where the markets feed has them (code in brackets), else codes."""
+        names = (
+            {r["geo"]: r["label"] for r in self.markets.iter_rows(named=True) if r["label"]}
+            if not self.markets.is_empty()
+            else {}
+        )
+        return [f"{names[g]} ({g})" if g in names else g for g in geos]
 
 
 def _exists(conn: duckdb.DuckDBPyConnection, query: str) -> bool:
@@ -152,7 +175,13 @@ def context_of(frames: dict[str, pl.DataFrame], min_cell: int) -> PageContext:
     d_start = d_end = None
     if totals is not None and not totals.is_empty():
         d_start, d_end = totals["week_start"].min(), totals["week_start"].max()
+    channels: set[str] = set()
+    for name in ("pac", "budget", "channel_summary", "response_curves"):
+        frame = frames.get(name)
+        if frame is not None and not frame.is_empty() and "channel" in frame.columns:
+            channels.update(frame["channel"].drop_nulls().to_list())
     return PageContext(
+        channels=tuple(sorted(channels)),
         refreshed_at=refreshed,
         window_start=w_start,
         window_end=w_end,
@@ -160,6 +189,13 @@ def context_of(frames: dict[str, pl.DataFrame], min_cell: int) -> PageContext:
         data_end=d_end,
         min_cell=min_cell,
     )
+
+
+def window_weeks(frame: pl.DataFrame, ctx: PageContext) -> pl.DataFrame:
+    """The rows of a weekly frame (``week_start``) inside the reporting window."""
+    if frame.is_empty() or ctx.window_start is None:
+        return frame
+    return frame.filter(pl.col("week_start").is_between(ctx.window_start, ctx.window_end))
 
 
 def read_dashboard_data(conn: duckdb.DuckDBPyConnection, min_cell: int) -> DashboardData:

@@ -1,20 +1,25 @@
-"""Leadership summary page (``index.html``): PAC per channel three ways, media vs baseline,
-the budget plan, changes since the previous refresh, and one plain-language headline per channel.
+"""Leadership summary page (``index.html``): the answer first (channels ranked by PAC, what to
+do and how sure we are: :mod:`pipelines.dashboards.answer`), the geo test to run next, the
+budget plan, then detail: a headline per channel, the PAC table, spend share vs effect share,
+media vs baseline, changes since the previous refresh and a glossary.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from pipelines.dashboards.answer import answer_html, inconclusive, ranked
 from pipelines.dashboards.data import DashboardData
+from pipelines.dashboards.next_tests import next_experiment_section
 from pipelines.dashboards.page import (
     COLORS,
     PAGES,
+    PageContext,
     count,
     day,
-    empty_note,
     esc,
     figure_html,
+    label,
     page,
     pct,
     section,
@@ -41,7 +46,7 @@ def _overlap(a_lo, a_hi, b_lo, b_hi) -> bool:
 
 def headline(row: dict, plan: dict | None) -> str:
     """One plain-language sentence group about a channel (a ``marts.pac_by_channel`` row)."""
-    ch = row["channel"]
+    ch = label(row["channel"])
     if not _ok(row.get("pac")):
         text = (
             f"{ch}: the model could not attribute new patients to this channel in the window, "
@@ -49,7 +54,7 @@ def headline(row: dict, plan: dict | None) -> str:
         )
     else:
         text = (
-            f"{ch}: each new patient it brought in cost about {usd(row['pac'])} "
+            f"{ch}: about {usd(row['pac'])} per new patient "
             f"(90% interval {usd(row['pac_lo'])} to {usd(row['pac_hi'])})."
         )
         lt = row.get("last_touch_pac")
@@ -59,21 +64,22 @@ def headline(row: dict, plan: dict | None) -> str:
                 text += f" Last-touch credit gives about the same ({usd(lt)})."
             elif ratio < 1:
                 text += (
-                    f" Last-touch credit says {usd(lt)}, making it look {pct(1 - ratio)} "
-                    "cheaper than it is: it credits the channel with patients who would have "
-                    "come anyway."
+                    f" Last touch says {usd(lt)}: {pct(1 - ratio)} too cheap, it credits "
+                    "patients who would have come anyway."
                 )
             elif ratio < 2:
-                text += (
-                    f" Last-touch credit says {usd(lt)}, making it look {pct(ratio - 1)} "
-                    "more expensive than it is."
-                )
+                text += f" Last touch says {usd(lt)}: {pct(ratio - 1)} too expensive."
             else:
                 text += (
-                    f" Last-touch credit says {usd(lt)}, about {ratio:,.0f} times the real "
-                    "cost: most patients it brings in call or book through another source."
+                    f" Last touch says {usd(lt)}, {ratio:,.0f} times the real cost: most "
+                    "patients it brings call or book through another source."
                 )
-        if _ok(row.get("geo_test_pac")):
+        if inconclusive(row):
+            text += (
+                " Its latest geo test was inconclusive (the effect's 90% interval includes "
+                "zero): it neither confirms nor contradicts the model."
+            )
+        elif _ok(row.get("geo_test_pac")):
             agrees = _overlap(
                 row["pac_lo"], row["pac_hi"], row["geo_test_pac_lo"], row["geo_test_pac_hi"]
             )
@@ -82,15 +88,13 @@ def headline(row: dict, plan: dict | None) -> str:
                 f"({between(row['geo_test_pac_lo'], row['geo_test_pac_hi'], usd)}), "
                 + ("consistent with the model." if agrees else "which the model does not match.")
             )
-        if _ok(row.get("marginal_pac")):
-            text += f" One more new patient at current spend would cost about {usd(row['marginal_pac'])}."
     if plan and _ok(plan.get("current_spend")) and plan["current_spend"] > 0:
         change = plan["recommended_spend"] / plan["current_spend"] - 1
         if abs(change) < 0.01:
-            text += " The budget plan keeps its spend."
+            text += " The plan keeps its spend."
         else:
             verb = "raises" if change > 0 else "cuts"
-            text += f" The budget plan {verb} its spend by {pct(abs(change))}."
+            text += f" The plan {verb} its spend by {pct(abs(change))}."
     return text
 
 
@@ -98,7 +102,7 @@ def status_banner(data: DashboardData) -> str:
     """Model status: whether the latest fit passed its gates and whether the marts are current."""
     fs = data.fit_status
     if fs.is_empty():
-        return '<p class="badge warn">No model fit recorded yet.</p>'
+        return '<p id="model-status"><span class="badge warn">No model fit recorded yet.</span></p>'
     last = fs.row(fs.height - 1, named=True)
     if not last["converged"]:
         return (
@@ -114,114 +118,30 @@ def status_banner(data: DashboardData) -> str:
     )
 
 
-def window_weeks(frame: pl.DataFrame, data: DashboardData) -> pl.DataFrame:
-    if frame.is_empty() or data.ctx.window_start is None:
-        return frame
-    return frame.filter(pl.col("week_start").is_between(data.ctx.window_start, data.ctx.window_end))
-
-
-def kpis(data: DashboardData) -> str:
-    """Window totals: spend, media and baseline new patients, media and blended PAC."""
-    pac = data.pac
-    spend = float(pac["spend"].sum()) if not pac.is_empty() else None
-    media = (
-        float(pac["incremental_new_patients"].sum())
-        if not pac.is_empty() and pac["incremental_new_patients"].null_count() < pac.height
-        else None
-    )
-    contrib = window_weeks(data.contributions, data)
-    baseline = (
-        float(contrib.filter(pl.col("component") == "baseline")["median"].sum())
-        if not contrib.is_empty()
-        else None
-    )
-    totals = window_weeks(data.weekly_totals, data)
-    all_np = (
-        float(totals["new_patients"].sum())
-        if not totals.is_empty() and totals["new_patients"].null_count() == 0
-        else None
-    )
-    items = [
-        ("kpi-spend", usd(spend), "paid media spend in the window"),
-        ("kpi-media", count(media), "new patients caused by paid media (model median)"),
-        ("kpi-baseline", count(baseline), "new patients who would have come anyway (baseline)"),
-        (
-            "kpi-media-pac",
-            usd(spend / media) if spend and media else "–",
-            "media PAC: spend / new patients media caused",
-        ),
-        (
-            "kpi-blended-pac",
-            usd(spend / all_np) if spend and all_np else "–",
-            "blended PAC: spend / all new patients",
-        ),
-    ]
-    return (
-        '<div class="kpis">'
-        + "".join(
-            f'<div class="kpi" id="{k}"><div class="v">{esc(v)}</div><div class="l">{esc(lbl)}</div></div>'
-            for k, v, lbl in items
-        )
-        + "</div>"
-    )
-
-
-def pac_figure(pac: pl.DataFrame) -> str:
-    """PAC per channel: MMM with 90% interval, last-touch, geo test with interval."""
-    import plotly.graph_objects as go
-
-    ch = pac["channel"].to_list()
-    fig = go.Figure()
-
-    def err(col: str, lo: str, hi: str) -> dict:
-        return {
-            "type": "data",
-            "symmetric": False,
-            "array": (pac[hi] - pac[col]).to_list(),
-            "arrayminus": (pac[col] - pac[lo]).to_list(),
-        }
-
-    fig.add_trace(
-        go.Scatter(
-            x=pac["pac"].to_list(), y=ch, mode="markers", name="MMM (90% interval)",
-            marker={"color": COLORS["mmm"], "size": 11}, error_x=err("pac", "pac_lo", "pac_hi"),
-        )
-    )  # fmt: skip
-    fig.add_trace(
-        go.Scatter(
-            x=pac["last_touch_pac"].to_list(), y=ch, mode="markers", name="last touch",
-            marker={"color": COLORS["last_touch"], "size": 10, "symbol": "diamond"},
-        )
-    )  # fmt: skip
-    if pac["geo_test_pac"].null_count() < pac.height:
-        fig.add_trace(
-            go.Scatter(
-                x=pac["geo_test_pac"].to_list(), y=ch, mode="markers", name="geo test (90%)",
-                marker={"color": COLORS["geo"], "size": 10, "symbol": "square"},
-                error_x=err("geo_test_pac", "geo_test_pac_lo", "geo_test_pac_hi"),
-            )
-        )  # fmt: skip
-    fig.update_layout(
-        title="Cost per new patient (USD)", height=110 + 60 * len(ch),
-        xaxis={"title": "USD per new patient (log scale)", "type": "log", "tickprefix": "$"},
-        legend={"orientation": "h", "y": -0.25},
-    )  # fmt: skip
-    return figure_html(fig, "fig-pac")
+def geo_status_text(row: dict) -> str:
+    """How to read a channel's latest geo test: measured, inconclusive, or none."""
+    if inconclusive(row):
+        return '<span class="badge status-inconclusive">inconclusive</span>'
+    if _ok(row.get("geo_test_pac")):
+        return '<span class="badge ok">measured</span>'
+    return "no test"
 
 
 def pac_table(pac: pl.DataFrame) -> str:
     def interval(lo: str, hi: str):
         return lambda r: between(r[lo], r[hi], usd)
 
-    frame = pac.with_columns(
+    frame = ranked(pac).with_columns(
         pl.struct(["pac_lo", "pac_hi"]).alias("pac_int"),
         pl.struct(["incremental_new_patients_lo", "incremental_new_patients_hi"]).alias("inc_int"),
-        pl.struct(["geo_test_pac_lo", "geo_test_pac_hi"]).alias("geo_int"),
+        pl.struct(pac.columns).alias("geo_status"),
+        pl.struct(["geo_test_pac", "geo_test_pac_lo", "geo_test_pac_hi"]).alias("geo_shown"),
+        pl.struct(pac.columns).alias("geo_int"),
     )
     return table_html(
         frame,
         [
-            ("channel", "channel", esc),
+            ("channel", "channel", lambda c: f'<span class="text">{esc(label(c))}</span>'),
             ("spend", "spend", usd),
             ("incremental_new_patients", "new patients caused", count),
             (
@@ -237,15 +157,66 @@ def pac_table(pac: pl.DataFrame) -> str:
             ("marginal_pac", "marginal PAC", usd),
             ("last_touch_new_patients", "last-touch new patients", count),
             ("last_touch_pac", "last-touch PAC", usd),
-            ("geo_test_pac", "geo-test PAC", usd),
-            ("geo_int", "geo-test 90% interval", interval("geo_test_pac_lo", "geo_test_pac_hi")),
+            ("geo_status", "geo test", geo_status_text),
+            (
+                "geo_shown",
+                "geo-test PAC",
+                lambda r: "–" if r["geo_test_pac_hi"] is None else usd(r["geo_test_pac"]),
+            ),
+            (
+                "geo_int",
+                "geo-test 90% interval",
+                lambda r: (
+                    f"{usd(r['geo_test_pac_lo'])} or more (open)"
+                    if inconclusive(r) and _ok(r["geo_test_pac_lo"])
+                    else between(r["geo_test_pac_lo"], r["geo_test_pac_hi"], usd)
+                ),
+            ),
         ],
         table_id="pac-table",
         row_attr="channel",
     )
 
 
-def media_baseline_figure(contrib: pl.DataFrame) -> str:
+def shares_figure(pac: pl.DataFrame, ctx: PageContext) -> str:
+    """Per channel: share of paid spend vs share of media-caused new patients (medians).
+
+    A channel whose effect share is below its spend share costs more per new patient than
+    paid media on average; above it, less.
+    """
+    import plotly.graph_objects as go
+
+    rows = [r for r in pac.sort("spend", descending=True).iter_rows(named=True)]
+    spend = sum(r["spend"] or 0 for r in rows)
+    effect = sum(r["incremental_new_patients"] or 0 for r in rows)
+    names = [label(r["channel"]) for r in rows]
+    colors = [ctx.color(r["channel"]) for r in rows]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=names, y=[(r["spend"] or 0) / spend if spend else None for r in rows],
+            name="share of paid spend", marker={"color": colors, "opacity": 0.35,
+            "line": {"color": colors, "width": 1.5}},
+            hovertemplate="%{x}: %{y:.0%} of spend<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            x=names,
+            y=[(r["incremental_new_patients"] or 0) / effect if effect else None for r in rows],
+            name="share of new patients media caused", marker={"color": colors},
+            hovertemplate="%{x}: %{y:.0%} of media-caused new patients<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        title="Share of spend (light) vs share of new patients caused (solid)", barmode="group",
+        height=340, yaxis={"title": "share", "tickformat": ".0%"},
+        legend={"orientation": "h", "y": -0.2},
+    )  # fmt: skip
+    return figure_html(fig, "fig-shares")
+
+
+def media_baseline_figure(contrib: pl.DataFrame, ctx: PageContext, fig_id: str) -> str:
     """Weekly new patients: baseline and each channel (posterior medians), stacked."""
     import plotly.graph_objects as go
 
@@ -253,68 +224,145 @@ def media_baseline_figure(contrib: pl.DataFrame) -> str:
     comps = ["baseline"] + sorted(c for c in contrib["component"].unique() if c != "baseline")
     for comp in comps:
         part = contrib.filter(pl.col("component") == comp).sort("week_start")
+        color = COLORS["baseline"] if comp == "baseline" else ctx.color(comp)
         fig.add_trace(
             go.Scatter(
-                x=part["week_start"].to_list(), y=part["median"].to_list(), name=comp,
-                stackgroup="one", mode="lines", line={"width": 0.5},
-                fillcolor=COLORS["baseline"] if comp == "baseline" else None,
+                x=part["week_start"].to_list(), y=part["median"].to_list(),
+                name="baseline (would come anyway)" if comp == "baseline" else label(comp),
+                meta=comp, stackgroup="one", mode="lines", line={"width": 0.5, "color": color},
+                fillcolor=color,
             )
         )  # fmt: skip
     fig.update_layout(
         title="New patients per week: baseline and media (posterior medians)", height=380,
         yaxis={"title": "new patients per week"}, legend={"orientation": "h", "y": -0.2},
     )  # fmt: skip
-    return figure_html(fig, "fig-media-baseline")
+    return figure_html(fig, fig_id)
+
+
+GLOSSARY = (
+    (
+        "PAC (patient acquisition cost)",
+        "Spend on a channel divided by the new patients it caused: patients who would not "
+        "have come without it. Not the same as what the call-tracking system credits.",
+    ),
+    (
+        "Media PAC and blended PAC",
+        "Media PAC divides paid spend by the new patients paid media caused; blended PAC "
+        "divides it by all new patients, including those who would have come anyway.",
+    ),
+    (
+        "Marginal PAC",
+        "What one more new patient would cost at today's spend. Above the PAC when the "
+        "channel saturates: the next dollar buys less than the average dollar did.",
+    ),
+    (
+        "Last touch",
+        "The source the call-tracking or booking system credited for a call or booking. It "
+        "credits patients who would have come anyway, and misses those who called after "
+        "seeing an ad elsewhere.",
+    ),
+    (
+        "Baseline",
+        "New patients who would have come with no paid media: referrals, reputation, "
+        "search for the hospital's name, season.",
+    ),
+    (
+        "90% interval",
+        "The range that holds the true value with 90% probability, given the model and the "
+        "data. Wide intervals mean the data do not pin the channel down yet.",
+    ),
+    (
+        "Geo test (holdout, scale-up)",
+        "An experiment: a channel's spend is switched off (holdout) or raised (scale-up) in "
+        "some markets for some weeks, and compared with similar markets that ran as usual.",
+    ),
+    (
+        "Inconclusive",
+        "A geo test whose 90% interval of the effect includes zero: it cannot tell the "
+        "channel's effect from none. Its PAC has no upper bound; it is not a measurement.",
+    ),
+    (
+        "MDE (minimum detectable effect)",
+        "The smallest effect a proposed geo test would detect 8 times in 10 (80% power, at "
+        "the 10% significance level). A channel whose effect is below it needs a longer or "
+        "larger test.",
+    ),
+    (
+        "Posterior draws",
+        "The model's uncertainty as a few thousand plausible versions of the truth; "
+        "probabilities on these pages are shares of those draws.",
+    ),
+    (
+        "CVaR (cautious plan)",
+        "The average of the worst 10% of the plausible outcomes. The cautious plan maximises "
+        "it, preferring channels the data pin down.",
+    ),
+)
+"""Terms the pages use, in plain words."""
+
+
+def glossary() -> str:
+    items = "".join(f"<dt>{esc(t)}</dt><dd>{esc(d)}</dd>" for t, d in GLOSSARY)
+    return f'<dl class="glossary" id="glossary-terms">{items}</dl>'
 
 
 def render(data: DashboardData) -> str:
-    """The whole ``index.html``."""
+    """The whole ``index.html``: the answer first, then what to test next, then detail."""
     pac = data.pac
     plans = (
         {r["channel"]: r for r in data.budget.iter_rows(named=True)}
         if not data.budget.is_empty()
         else {}
     )
-    parts = [
-        section("Model status", status_banner(data)),
-        section("This window at a glance", kpis(data)),
-    ]
-    if pac.is_empty():
-        parts.append(
-            section(
-                "Cost per new patient", empty_note("No PAC yet: the marts have not been built.")
-            )
-        )
-    else:
+    parts = [answer_html(data, status_banner(data))]
+    parts.append(next_experiment_section(data))
+    parts.append(section("Budget plan", budget_section(data.budget, data.ctx), "budget"))
+    if not pac.is_empty():
         heads = "".join(
             f'<li data-key="{esc(r["channel"])}">{esc(headline(r, plans.get(r["channel"])))}</li>'
-            for r in pac.iter_rows(named=True)
+            for r in pac.sort("spend", descending=True).iter_rows(named=True)
         )
-        parts.append(section("Headlines", f'<ul class="headlines" id="headlines">{heads}</ul>'))
+        parts.append(
+            section(
+                "Channel by channel (largest spend first)",
+                f'<ul class="headlines" id="headlines">{heads}</ul>',
+                "headlines-section",
+            )
+        )
         parts.append(
             section(
                 "Cost per new patient (PAC) by channel",
-                pac_figure(pac)
-                + '<p class="note">PAC = spend / new patients the channel caused in the window. '
-                "MMM: posterior median with 90% interval. Last touch: spend / new patients the "
-                "call-tracking and booking systems credited to the channel. Geo test: the most "
-                "recent experiment on the channel. Marginal PAC: cost of one more new patient at "
-                "current spend.</p>" + pac_table(pac),
+                '<p class="note">PAC = spend / new patients the channel caused in the window. '
+                "Model: posterior median with 90% interval. Last touch: spend / new patients "
+                "the call-tracking and booking systems credited to the channel. Geo test: the "
+                "most recent experiment on the channel. Marginal PAC: cost of one more new "
+                "patient at current spend.</p>" + pac_table(pac),
                 "pac",
+            )
+        )
+        parts.append(
+            section(
+                "Spend share vs effect share",
+                shares_figure(pac, data.ctx)
+                + '<p class="note">A channel whose solid bar is shorter than its light bar '
+                "brings fewer new patients than its share of the budget (a PAC above the media "
+                "average); a longer solid bar, more.</p>",
+                "shares",
             )
         )
     if not data.contributions.is_empty():
         parts.append(
             section(
                 "New patients caused by media vs baseline",
-                media_baseline_figure(data.contributions),
+                media_baseline_figure(data.contributions, data.ctx, "fig-media-baseline"),
                 "media-baseline",
             )
         )
-    parts.append(section("Budget plan", budget_section(data.budget), "budget"))
     parts.append(
         section("Changes since the previous refresh", changes_section(data.pac_history), "changes")
     )
+    parts.append(section("Glossary", glossary(), "glossary"))
     links = "".join(
         f'<li><a href="{n}">{esc(lbl)}</a></li>' for n, lbl in PAGES.items() if n != "index.html"
     )

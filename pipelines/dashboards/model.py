@@ -4,17 +4,22 @@ response curves with intervals. Shows a failed fit as failed.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from pipelines.dashboards.data import DashboardData
+from pipelines.dashboards.index import media_baseline_figure
 from pipelines.dashboards.page import (
     COLORS,
+    PageContext,
     count,
     empty_note,
     esc,
     figure_html,
+    label,
     num,
     page,
+    pct,
     section,
     stamp,
     table_html,
@@ -47,24 +52,68 @@ def status_section(data: DashboardData) -> str:
     return text
 
 
+METRICS: dict[str, tuple[str, str, bool]] = {
+    "max_rhat": ("Largest R-hat (chains agree)", "at most {t}", False),
+    "min_ess_bulk": ("Smallest bulk effective sample size", "at least {t}", True),
+    "min_ess_tail": ("Smallest tail effective sample size", "at least {t}", True),
+    "divergences": ("Divergent transitions", "{t}", True),
+    "n_draws": ("Posterior draws", "", True),
+    "ppc_coverage_90": (
+        "Weeks inside the 90% predictive interval (market-weeks)",
+        "about {t} expected",
+        False,
+    ),
+    "holdout_mape": ("Error on held-out final weeks (MAPE)", "", False),
+    "holdout_weeks": ("Held-out final weeks", "", True),
+}
+"""metric -> (label, how its threshold reads, whether it is a whole number)."""
+
+
+def _value(metric: str, v: float | None) -> str:
+    if v is None:
+        return "–"
+    if METRICS.get(metric, ("", "", False))[2]:
+        return count(v)
+    if metric == "ppc_coverage_90":
+        return pct(v, 1)
+    if metric == "holdout_mape":
+        return pct(v, 1) if v < 1 else num(v, 3)
+    return num(v, 3)
+
+
 def diagnostics_table(diag: pl.DataFrame) -> str:
+    """Gates (rows with a pass/fail) first, then information rows that are not gates."""
     if diag.is_empty():
         return empty_note("No diagnostics recorded.")
+    rows = []
+    for r in diag.sort(pl.col("passed").is_null()).iter_rows(named=True):
+        name, rule, _ = METRICS.get(r["metric"], (r["metric"], "", False))
+        gate = r["passed"] is not None
+        threshold = "" if r["threshold"] is None else _value(r["metric"], r["threshold"])
+        if gate:
+            verdict = (
+                '<span class="badge ok">passed</span>'
+                if r["passed"]
+                else '<span class="badge bad">failed</span>'
+            )
+        else:
+            verdict = '<span class="note">information, not a gate</span>'
+        rows.append(
+            {
+                "metric": r["metric"],
+                "what": name,
+                "value": _value(r["metric"], r["value"]),
+                "rule": rule.format(t=threshold) if rule and threshold else "–",
+                "verdict": verdict,
+            }
+        )
     return table_html(
-        diag,
+        pl.DataFrame(rows),
         [
-            ("metric", "metric", esc),
-            ("value", "value", lambda v: num(v, 3)),
-            ("threshold", "threshold", lambda v: num(v, 3)),
-            (
-                "passed",
-                "passed",
-                lambda v: (
-                    '<span class="badge ok">yes</span>'
-                    if v
-                    else '<span class="badge bad">no</span>'
-                ),
-            ),
+            ("what", "check", esc),
+            ("value", "value", str),
+            ("rule", "gate", esc),
+            ("verdict", "result", str),
         ],
         table_id="diagnostics-table",
         row_attr="metric",
@@ -103,54 +152,62 @@ def fit_figure(fva: pl.DataFrame) -> str:
     return figure_html(fig, "fig-fit")
 
 
-def contributions_figure(contrib: pl.DataFrame) -> str:
+def response_figure(curves: pl.DataFrame, seen: pl.DataFrame, ctx: PageContext) -> str:
+    """Response curves in the channels' colours: solid up to the highest national weekly spend
+    seen in the history, dotted beyond it (extrapolated); x marks current spend."""
     import plotly.graph_objects as go
+    from plotly.colors import hex_to_rgb
 
+    high = (
+        {r["channel"]: r["seen_high"] for r in seen.iter_rows(named=True)}
+        if not seen.is_empty()
+        else {}
+    )
     fig = go.Figure()
-    comps = ["baseline"] + sorted(c for c in contrib["component"].unique() if c != "baseline")
-    for comp in comps:
-        part = contrib.filter(pl.col("component") == comp).sort("week_start")
-        fig.add_trace(
-            go.Scatter(x=part["week_start"].to_list(), y=part["median"].to_list(), name=comp,
-                       stackgroup="one", mode="lines", line={"width": 0.5})
-        )  # fmt: skip
-    fig.update_layout(
-        title="Contributions over time (posterior medians, stacked)", height=380,
-        yaxis={"title": "new patients per week"}, legend={"orientation": "h", "y": -0.2},
-    )  # fmt: skip
-    return figure_html(fig, "fig-contributions")
-
-
-def response_figure(curves: pl.DataFrame) -> str:
-    import plotly.graph_objects as go
-    from plotly.colors import hex_to_rgb, qualitative
-
-    fig = go.Figure()
-    for i, ch in enumerate(sorted(curves["channel"].unique().to_list())):
-        color = qualitative.Plotly[i % len(qualitative.Plotly)]
+    for ch in sorted(curves["channel"].unique().to_list()):
+        color, name = ctx.color(ch), label(ch)
         part = curves.filter(pl.col("channel") == ch).sort("weekly_spend")
         x = part["weekly_spend"].to_list()
         fig.add_trace(
             go.Scatter(x=x + x[::-1],
                        y=part["new_patients_hi"].to_list() + part["new_patients_lo"].to_list()[::-1],
-                       fill="toself", fillcolor="rgba({},{},{},0.15)".format(*hex_to_rgb(color)),
+                       fill="toself", fillcolor="rgba({},{},{},0.13)".format(*hex_to_rgb(color)),
                        line={"width": 0},
-                       legendgroup=ch, showlegend=False, hoverinfo="skip", name=f"{ch} 90%")
+                       legendgroup=ch, showlegend=False, hoverinfo="skip", name=f"{name} 90%")
         )  # fmt: skip
+        limit = high.get(ch)
+        seen_part = part if limit is None else part.filter(pl.col("weekly_spend") <= limit)
         fig.add_trace(
-            go.Scatter(x=x, y=part["new_patients"].to_list(), mode="lines", name=ch,
-                       legendgroup=ch, line={"color": color})
+            go.Scatter(x=seen_part["weekly_spend"].to_list(),
+                       y=seen_part["new_patients"].to_list(), mode="lines", name=name, meta=ch,
+                       legendgroup=ch, line={"color": color, "width": 2.5},
+                       hovertemplate=f"{esc(name)}: %{{x:$,.0f}} a week → %{{y:,.0f}} new "
+                       "patients<extra></extra>")
         )  # fmt: skip
+        if limit is not None:
+            beyond = part.filter(pl.col("weekly_spend") >= limit)
+            fig.add_trace(
+                go.Scatter(x=[limit, *beyond["weekly_spend"].to_list()],
+                           y=[float(np.interp(limit, x, part["new_patients"].to_list())),
+                              *beyond["new_patients"].to_list()],
+                           mode="lines", name=f"{name} (extrapolated)", legendgroup=ch,
+                           showlegend=False, line={"color": color, "width": 2, "dash": "dot"},
+                           hovertemplate=f"{esc(name)}, beyond any spend seen: %{{x:$,.0f}} a "
+                           "week → %{y:,.0f}<extra></extra>")
+            )  # fmt: skip
         cur = part.filter(pl.col("current"))
         if not cur.is_empty():
             fig.add_trace(
                 go.Scatter(x=cur["weekly_spend"].to_list(), y=cur["new_patients"].to_list(),
-                           mode="markers", marker={"color": color, "size": 10, "symbol": "x"},
-                           legendgroup=ch, showlegend=False, name=f"{ch} current")
+                           mode="markers", marker={"color": color, "size": 11, "symbol": "x"},
+                           legendgroup=ch, showlegend=False, name=f"{name} current",
+                           hovertemplate=f"{esc(name)}: current spend %{{x:$,.0f}} a week"
+                           "<extra></extra>")
             )  # fmt: skip
     fig.update_layout(
-        title="Response curves: new patients per week vs national weekly spend (x = current)",
-        height=420, xaxis={"title": "USD per week", "tickprefix": "$"},
+        title="New patients per week vs national weekly spend (x: current; dotted: beyond any "
+        "week seen)", height=440,
+        xaxis={"title": "national spend per week (USD)", "tickprefix": "$", "tickformat": "~s"},
         yaxis={"title": "new patients per week"}, legend={"orientation": "h", "y": -0.2},
     )  # fmt: skip
     return figure_html(fig, "fig-response")
@@ -162,7 +219,7 @@ def summary_table(cs: pl.DataFrame) -> str:
     return table_html(
         cs,
         [
-            ("channel", "channel", esc),
+            ("channel", "channel", lambda c: esc(label(c))),
             ("incremental_new_patients", "new patients caused", count),
             ("incremental_new_patients_lo", "5%", count),
             ("incremental_new_patients_hi", "95%", count),
@@ -181,14 +238,21 @@ def render(data: DashboardData) -> str:
     if not data.fit_vs_actual.is_empty():
         parts.append(section("Fit vs actual", fit_figure(data.fit_vs_actual), "fit"))
     if not data.contributions.is_empty():
-        parts.append(section("Contributions over time", contributions_figure(data.contributions)))
+        parts.append(
+            section(
+                "Contributions over time",
+                media_baseline_figure(data.contributions, data.ctx, "fig-contributions"),
+                "contributions",
+            )
+        )
     if not data.response_curves.is_empty():
         parts.append(
             section(
                 "Response curves",
-                response_figure(data.response_curves)
-                + '<p class="note">Bands: 90% posterior interval. Beyond the highest spend seen '
-                "the curve is extrapolated.</p>",
+                response_figure(data.response_curves, data.spend_seen, data.ctx)
+                + '<p class="note">Bands: 90% posterior interval. Solid: spend levels the '
+                "history contains; dotted: beyond the highest national weekly spend ever seen, "
+                "where the curve is the model's extrapolation, not an observation.</p>",
                 "response",
             )
         )

@@ -25,6 +25,23 @@ PAGES: dict[str, str] = {
 }
 """File name -> navigation label, in navigation order."""
 
+CHANNEL_PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#b07aa1",
+    "#76b7b2",
+    "#edc948",
+    "#9c755f",
+    "#ff9da7",
+    "#17becf",
+)
+"""Channel colours (Tableau 10 without its grey, which marks last touch), in channel order."""
+
+ACRONYMS = frozenset({"tv", "ctv", "ooh", "dooh", "sem", "seo", "sms", "ppc", "cpc", "ott"})
+"""Channel-name words shown in capitals (``ctv`` -> ``CTV``)."""
+
 COLORS = {
     "mmm": "#1f5fa8",
     "last_touch": "#9a9a9a",
@@ -45,7 +62,7 @@ nav { background: #0d1e38; padding: 0 28px; }
 nav a { color: #cfd8e6; text-decoration: none; display: inline-block; padding: 10px 14px;
         font-size: 14px; }
 nav a.active { color: #fff; border-bottom: 3px solid #d9822b; }
-main { padding: 18px 28px 40px 28px; max-width: 1280px; }
+main { padding: 18px 28px 40px 28px; max-width: 1400px; }
 section { background: #fff; border: 1px solid #e1e5eb; border-radius: 6px; padding: 14px 18px;
           margin-bottom: 18px; }
 section h2 { margin: 0 0 10px 0; font-size: 17px; }
@@ -64,6 +81,16 @@ ul.headlines li { margin-bottom: 6px; }
 .kpi { background: #f0f4fa; border-radius: 6px; padding: 10px 14px; min-width: 180px; }
 .kpi .v { font-size: 22px; font-weight: 700; }
 .kpi .l { font-size: 12px; color: #566072; }
+.answer-grid { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px;
+               align-items: start; }
+#recommendation { font-size: 19px; font-weight: 600; line-height: 1.35; margin: 4px 0 10px 0; }
+ul.facts { padding-left: 18px; margin: 0; font-size: 13.5px; line-height: 1.45; }
+ul.facts li { margin-bottom: 7px; }
+#model-status { margin: 0 0 6px 0; font-size: 13px; }
+.status-inconclusive { background: #eceff3; color: #3d4654; }
+dl.glossary dt { font-weight: 600; margin-top: 8px; }
+dl.glossary dd { margin: 2px 0 0 0; color: #3d4654; font-size: 13.5px; }
+.next { border-left: 4px solid #d9822b; }
 """
 
 
@@ -76,6 +103,7 @@ class PageContext:
         window_start, window_end: first and last Monday of the reporting window.
         data_start, data_end: first and last Monday of the weekly panel.
         min_cell: published counts from 1 to ``min_cell - 1`` are suppressed.
+        channels: every paid channel of the refresh, sorted (fixes each channel's colour).
     """
 
     refreshed_at: datetime | None
@@ -84,6 +112,18 @@ class PageContext:
     data_start: date | None
     data_end: date | None
     min_cell: int
+    channels: tuple[str, ...] = ()
+
+    def color(self, channel: str) -> str:
+        """The channel's colour, the same on every chart of every page.
+
+        Channels are coloured in the sorted order of every paid channel of the refresh
+        (``channels``); one not among them (e.g. only in an old table) comes after them.
+        """
+        order = list(self.channels)
+        if channel not in order:
+            order = sorted({*order, channel})
+        return CHANNEL_PALETTE[order.index(channel) % len(CHANNEL_PALETTE)]
 
 
 def esc(value: Any) -> str:
@@ -95,9 +135,30 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
+def label(channel: str | None) -> str:
+    """A channel slug as people write it: ``direct_mail`` -> ``Direct mail``, ``ctv`` -> ``CTV``."""
+    if not channel:
+        return "–"
+    words = [w.upper() if w in ACRONYMS else w for w in str(channel).split("_")]
+    first = words[0] if words[0].isupper() else words[0].capitalize()
+    return " ".join([first, *words[1:]])
+
+
 def usd(value: float | None, decimals: int = 0) -> str:
     """``$1,234`` (or an en dash when missing)."""
     return "–" if _missing(value) else f"${value:,.{decimals}f}"
+
+
+def usd_short(value: float | None) -> str:
+    """``$7.8M``, ``$640k``, ``$950`` (or an en dash when missing): for totals in prose."""
+    if _missing(value):
+        return "–"
+    size = abs(value)
+    if size >= 1e6:
+        return f"${value / 1e6:,.1f}M"
+    if size >= 1e4:
+        return f"${value / 1e3:,.0f}k"
+    return f"${value:,.0f}"
 
 
 def count(value: float | None) -> str:
@@ -118,6 +179,24 @@ def interval(lo: float | None, hi: float | None, fmt: Callable[[Any], str]) -> s
     if _missing(hi):
         return f"{fmt(lo)} or more"
     return f"{fmt(lo)} – {fmt(hi)}"
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values 1, 2, 5 x 10^k between ``lo`` and ``hi`` (> 0), for a log axis; thinned to
+    1 and 5 x 10^k, then 1 x 10^k, when there would be more than eight."""
+    import math
+
+    ticks = [
+        m * 10.0**k
+        for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        for m in (1, 2, 5)
+        if lo <= m * 10.0**k <= hi
+    ]
+    for keep in ((1, 5), (1,)):
+        if len(ticks) <= 8:
+            break
+        ticks = [t for t in ticks if round(t / 10.0 ** math.floor(math.log10(t))) in keep]
+    return ticks
 
 
 def num(value: float | None, decimals: int = 2) -> str:

@@ -1,7 +1,11 @@
-"""Unicode normalisation before value patterns: NFKC, then zero-width and format characters out.
+"""Unicode normalisation before value patterns: NFKC, zero-width and format characters and
+combining marks out, every dash and hyphen as ``-``.
 
 NFKC turns full-width digits and letters (``５５５``, ``ｊｏｈｎ＠ｘ．ｃｏｍ``) into ASCII; removing
-zero-width characters rejoins values split by them (``john\u200b@x.com``). The work is vectorised
+zero-width characters and combining marks rejoins values split or decorated by them
+(``john\u200b@x.com``, ``6\u03327\u0332``); en dashes, minus signs and non-breaking hyphens
+become ``-`` (``617\u2013555\u20130142``). This only names what a rejected value looked like: the
+contract's text fields are printable ASCII by their allowlists. The work is vectorised
 with pyarrow and registered in DuckDB as an Arrow UDF, so it runs per batch, not per value.
 """
 
@@ -20,19 +24,31 @@ format controls, variation selectors, fillers): removed before and after NFKC.""
 
 _ZW = re.compile(ZERO_WIDTH)
 
+DASHES = "[\u2010-\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d]"
+"""Hyphens and dashes that NFKC leaves alone: read as ``-``."""
+
+COMBINING = r"\p{Mn}"
+"""Combining marks (underlines, accents stacked on digits): removed after NFKC."""
+
+_DASH = re.compile(DASHES)
+
 UDF_NAME = "guard_normalise"
 
 
 def normalise_array(values: pa.Array) -> pa.Array:
-    """NFKC-normalise a string array and strip invisible characters; nulls stay null."""
+    """NFKC-normalise a string array, strip invisible characters and combining marks, read
+    dashes as ``-``; nulls stay null."""
     stripped = pc.replace_substring_regex(values, ZERO_WIDTH, "")
     normal = pc.utf8_normalize(stripped, form="NFKC")
-    return pc.replace_substring_regex(normal, ZERO_WIDTH, "")
+    normal = pc.replace_substring_regex(normal, f"{ZERO_WIDTH}|{COMBINING}", "")
+    return pc.replace_substring_regex(normal, DASHES, "-")
 
 
 def normalise_text(text: str) -> str:
-    """The same normalisation for one string (column headers)."""
-    return _ZW.sub("", unicodedata.normalize("NFKC", _ZW.sub("", text)))
+    """The same normalisation for one string (column headers, file names)."""
+    normal = unicodedata.normalize("NFKC", _ZW.sub("", text))
+    normal = "".join(ch for ch in _ZW.sub("", normal) if unicodedata.category(ch) != "Mn")
+    return _DASH.sub("-", normal)
 
 
 def register(conn: duckdb.DuckDBPyConnection) -> None:

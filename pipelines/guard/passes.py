@@ -9,11 +9,13 @@ only as SQL parameters or stay inside DuckDB.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from functools import cache
 
 import duckdb
 
 from pipelines.feeds import RESTRICTED_ZIP3, SLUG_PATTERN, Column, ColumnType, Feed
+from pipelines.guard import allowlists, person_names
 from pipelines.guard.file_names import name_on_allowlist
 from pipelines.guard.hits import Hits, ScanColumn
 from pipelines.guard.names import looks_like_data
@@ -29,6 +31,21 @@ VALUE_BUDGET = 250_000
 # Column types whose values are read in full by the value patterns.
 TEXT_LIKE = frozenset({ColumnType.TEXT, ColumnType.GEO, ColumnType.SLUG, ColumnType.ENUM})
 
+# The contract's text fields (label, geo codes, slugs): their values are held to the text-field
+# patterns too (any full date, any 5-digit run, a leading house number).
+CONTRACT_TEXT = frozenset({ColumnType.TEXT, ColumnType.GEO, ColumnType.SLUG})
+
+
+@cache
+def value_rules_sql() -> str:
+    """``value_rules.sql`` with the name lists of ``pipelines.guard.person_names`` filled in."""
+    return fill(
+        statement(VALUE_RULES),
+        given_names="|".join(person_names.GIVEN_NAMES),
+        surnames="|".join(person_names.SURNAMES),
+        titles="|".join(person_names.TITLES),
+    )
+
 
 def header_is_data(conn: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
     """True when a header cell is a number or date, or matches a value pattern (e-mail, ...)."""
@@ -43,7 +60,7 @@ def pattern_counts(conn: duckdb.DuckDBPyConnection, cells: list[str]) -> dict[st
     insert_cells(conn, cells, create=True)
     if not all(c.isascii() for c in cells):
         run(conn, snippets(CHECKS)["normalise"])
-    cursor = conn.execute(statement(VALUE_RULES))
+    cursor = conn.execute(value_rules_sql())
     rule_names = [d[0] for d in cursor.description][1:]
     totals = dict.fromkeys(rule_names, 0)
     for row in cursor.fetchall():
@@ -78,30 +95,48 @@ def _temp_list(conn: duckdb.DuckDBPyConnection, table: str, column: str, values:
 
 
 def insert_cells(conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool) -> None:
-    """Add header cells to guard_values as (position, text, 1), passed as parameters."""
+    """Add header cells to guard_values as (position, text, 1, false), passed as parameters."""
     if create:
-        run(conn, "CREATE OR REPLACE TEMP TABLE guard_values (col INTEGER, v VARCHAR, n BIGINT)")
+        run(
+            conn,
+            "CREATE OR REPLACE TEMP TABLE guard_values "
+            "(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN)",
+        )
     conn.execute(
         "INSERT INTO guard_values SELECT generate_subscripts($1::VARCHAR[], 1) - 1, "
-        "unnest($1::VARCHAR[]), 1",
+        "unnest($1::VARCHAR[]), 1, false",
         [list(cells)],
     ).fetchall()
     run(conn, "DELETE FROM guard_values WHERE v IS NULL OR v = ''")
 
 
 def _type_key(column: Column) -> str:
-    return column.type.value
+    """The section prefix of ``column_rules.sql``: the type, or ``text.<name>`` for TEXT."""
+    return f"text.{column.name}" if column.type is ColumnType.TEXT else column.type.value
 
 
 def _valid_expr(column: Column, ref: str) -> str:
     sections = snippets(COLUMN_RULES)
-    expr = sections[f"{_type_key(column)}:valid"]
+    expr = sections.get(f"{_type_key(column)}:valid", "TRUE")
     return _fill_column(expr, column, ref)
 
 
 def _fill_column(expr: str, column: Column, ref: str) -> str:
     values = ", ".join(quote_literal(v) for v in column.values) or "NULL"
-    return fill(expr, v=ref, slug_pattern=SLUG_PATTERN.replace("'", "''"), values=values)
+    return fill_allowlists(fill(expr, v=ref, values=values))
+
+
+def fill_allowlists(sql: str) -> str:
+    """Fill the allowlist placeholders of the guard's SQL (``pipelines.guard.allowlists``)."""
+    return fill(
+        sql,
+        slug_pattern=SLUG_PATTERN.replace("'", "''"),
+        slug_digit_run=f"[0-9]{{{allowlists.SLUG_MAX_DIGIT_RUN + 1}}}",
+        state_codes=", ".join(quote_literal(c) for c in allowlists.STATE_CODES),
+        label_pattern=allowlists.LABEL_PATTERN,
+        dma_low=str(allowlists.DMA_RANGE[0]),
+        dma_high=str(allowlists.DMA_RANGE[1]),
+    )
 
 
 def distinct(conn: duckdb.DuckDBPyConnection, cols: list[ScanColumn]) -> None:
@@ -146,14 +181,52 @@ def column_rules(conn: duckdb.DuckDBPyConnection, cols: list[ScanColumn], hits: 
         hits.add(rule, col.shown, int(count), col.position)
 
 
+PARQUET_KINDS: dict[ColumnType, frozenset[str]] = {
+    ColumnType.TEXT: frozenset({"string"}),
+    ColumnType.SLUG: frozenset({"string"}),
+    ColumnType.GEO: frozenset({"string"}),
+    ColumnType.ENUM: frozenset({"string"}),
+    ColumnType.DATE: frozenset({"date", "string"}),
+    ColumnType.MONDAY: frozenset({"date", "string"}),
+    ColumnType.INTEGER: frozenset({"integer", "string"}),
+    ColumnType.MONEY: frozenset({"integer", "decimal", "float", "string"}),
+    ColumnType.NUMBER: frozenset({"integer", "decimal", "float", "string"}),
+}
+"""Parquet column kinds (``pipelines.guard.read.parquet_kinds``) each column type accepts: text
+is a UTF-8 string, never raw bytes (a UTF-16 label would be stored as bytes)."""
+
+
+def parquet_types(cols: list[ScanColumn], kinds: list[str], hits: Hits, rows: int) -> None:
+    """``bad_parquet_type`` for every column whose Parquet type its contract type does not
+    accept (any column outside the contract: binary, nested and other opaque types)."""
+    for col, kind in zip(cols, kinds, strict=True):
+        allowed = (
+            PARQUET_KINDS[col.contract.type] if col.contract else frozenset({kind} - {"other"})
+        )
+        if kind not in allowed:
+            hits.add("bad_parquet_type", col.shown, rows, col.position)
+
+
+PER_HEAD: dict[str, tuple[str, float]] = {
+    "calls": ("count_exceeds_population", allowlists.MAX_COUNT_SHARE),
+    "new_patient_calls": ("count_exceeds_population", allowlists.MAX_COUNT_SHARE),
+    "bookings": ("count_exceeds_population", allowlists.MAX_COUNT_SHARE),
+    "new_patient_bookings": ("count_exceeds_population", allowlists.MAX_COUNT_SHARE),
+    "spend": ("spend_per_head", allowlists.MAX_SPEND_PER_HEAD),
+    "impressions": ("impressions_per_head", allowlists.MAX_IMPRESSIONS_PER_HEAD),
+}
+"""Numeric columns bounded per head of their market's population: column -> (rule, bound)."""
+
+
 def checks(
     conn: duckdb.DuckDBPyConnection,
     feed: Feed,
     cols: list[ScanColumn],
     hits: Hits,
-    known_geos: Collection[str] | None,
+    known_geos: Collection[str] | Mapping[str, int | None] | None,
 ) -> None:
-    """Keys, count totals, geos against markets, and the markets' own geo rules."""
+    """Keys, count totals, geos against markets, the markets' own rules, cardinality bounds and
+    plausibility bounds of numbers (per head of the market's population where it is known)."""
     sections = snippets(CHECKS)
     by_name = {c.contract.name: c for c in cols if c.contract is not None}
     if all(k in by_name for k in feed.key):
@@ -167,27 +240,109 @@ def checks(
             )
             count = run(conn, sql)[0][0]
             hits.add("count_exceeds_total", part, int(count), by_name[part].position)
+    populations = _known_geos_table(conn, known_geos)
     geo_cols = [c for c in cols if c.contract is not None and c.contract.type is ColumnType.GEO]
-    if known_geos is not None and geo_cols:
-        _temp_list(conn, "guard_known_geos", "geo", sorted(set(known_geos)))
+    if known_geos is not None:
         for col in geo_cols:
             count = run(conn, fill(sections["unknown_geo"], col=str(col.position)))[0][0]
             hits.add("unknown_geo", col.shown, int(count), col.position)
     if feed.name == "markets" and "geo" in by_name and "geo_type" in by_name:
-        _temp_list(conn, "guard_restricted_zip3", "zip3", sorted(RESTRICTED_ZIP3))
-        population = by_name["population"].ref if "population" in by_name else "NULL"
+        _markets(conn, by_name, hits)
+    for name, limit in allowlists.MAX_DISTINCT.items():
+        if name in by_name:
+            col = by_name[name]
+            sql = fill(sections["too_many_values"], col=str(col.position))
+            if int(run(conn, sql)[0][0]) > limit:
+                hits.add("too_many_values", col.shown, _rows(conn), col.position)
+    geo = by_name.get("geo")
+    for name, (rule, ratio) in PER_HEAD.items():
+        if name in by_name and geo is not None:
+            col = by_name[name]
+            hits.add(rule, col.shown, _per_head(conn, col, geo, ratio, populations), col.position)
+    if feed.name == "controls" and "value" in by_name:
+        col = by_name["value"]
         sql = fill(
-            sections["markets"],
+            sections["above_cap_anywhere"],
+            col=str(col.position),
+            cap=str(allowlists.MAX_CONTROL_VALUE),
+        )
+        hits.add("implausible_value", col.shown, int(run(conn, sql)[0][0]), col.position)
+
+
+def _rows(conn: duckdb.DuckDBPyConnection) -> int:
+    return int(run(conn, "SELECT count(*) FROM guard_scan")[0][0])
+
+
+def _known_geos_table(
+    conn: duckdb.DuckDBPyConnection, known_geos: Collection[str] | Mapping[str, int | None] | None
+) -> list[int]:
+    """Create ``guard_known_geos(geo, population)``; return the known populations."""
+    if isinstance(known_geos, Mapping):
+        items = sorted((str(g), p) for g, p in known_geos.items())
+    else:
+        items = [(str(g), None) for g in sorted(set(known_geos or ()))]
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE guard_known_geos AS "
+        "SELECT unnest($1::VARCHAR[]) AS geo, unnest($2::BIGINT[]) AS population",
+        [[g for g, _ in items], [p for _, p in items]],
+    ).fetchall()
+    return [int(p) for _, p in items if p is not None and int(p) > 0]
+
+
+def _per_head(
+    conn: duckdb.DuckDBPyConnection,
+    col: ScanColumn,
+    geo: ScanColumn,
+    ratio: float,
+    populations: list[int],
+) -> int:
+    """Rows whose value exceeds ``ratio`` times their market's population (the default
+    population where it is unknown). A quick test on distinct values first: below the bound of
+    the smallest market, no row can exceed its own."""
+    sections = snippets(CHECKS)
+    smallest = min(populations, default=allowlists.DEFAULT_POPULATION)
+    quick = fill(sections["above_cap_anywhere"], col=str(col.position), cap=repr(ratio * smallest))
+    count = int(run(conn, quick)[0][0])
+    if count == 0 or not populations:
+        return count
+    sql = fill(
+        sections["above_cap_per_head"],
+        geo=geo.ref,
+        value=col.ref,
+        ratio=repr(ratio),
+        default_population=str(allowlists.DEFAULT_POPULATION),
+    )
+    return int(run(conn, sql)[0][0])
+
+
+def _markets(conn: duckdb.DuckDBPyConnection, by_name: dict[str, ScanColumn], hits: Hits) -> None:
+    """Geo codes by geo_type, Safe Harbor ZIP3 rules, small and implausible populations."""
+    _temp_list(conn, "guard_restricted_zip3", "zip3", sorted(RESTRICTED_ZIP3))
+    bounds = sorted(allowlists.MAX_POPULATION.items())
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE guard_max_population AS "
+        "SELECT unnest($1::VARCHAR[]) AS geo_type, unnest($2::BIGINT[]) AS max_population",
+        [[t for t, _ in bounds], [n for _, n in bounds]],
+    ).fetchall()
+    population = by_name["population"].ref if "population" in by_name else "NULL"
+    sql = fill_allowlists(
+        fill(
+            snippets(CHECKS)["markets"],
             geo=by_name["geo"].ref,
             geo_type=by_name["geo_type"].ref,
             population=population,
-            slug_pattern=SLUG_PATTERN.replace("'", "''"),
+            min_population=str(allowlists.MIN_POPULATION),
+            default_population=str(allowlists.DEFAULT_POPULATION),
         )
-        bad_type, restricted_n, small_n = run(conn, sql)[0]
-        geo = by_name["geo"]
-        hits.add("bad_type", geo.shown, int(bad_type), geo.position)
-        hits.add("restricted_zip3", geo.shown, int(restricted_n), geo.position)
-        hits.add("small_zip3", geo.shown, int(small_n), geo.position)
+    )
+    counts = run(conn, sql)[0]
+    rules = ("bad_geo_code", "restricted_zip3", "small_zip3", "small_market")
+    geo = by_name["geo"]
+    for rule, count in zip(rules, counts[:4], strict=True):
+        hits.add(rule, geo.shown, int(count), geo.position)
+    if "population" in by_name:
+        pop = by_name["population"]
+        hits.add("implausible_population", pop.shown, int(counts[4]), pop.position)
 
 
 def value_rules(
@@ -226,7 +381,15 @@ def value_rules(
             valid = _valid_expr(col.contract, "v")
             scopes.append(f"(col = {col.position} AND NOT ({valid}))")
     where = " OR ".join(scopes) or "FALSE"
-    run(conn, fill(snippets(CHECKS)["values"], scope=where))
+    text_cols = [
+        str(c.position)
+        for c in cols
+        if c.contract is not None and c.contract.type in CONTRACT_TEXT and not c.identifier
+    ]
+    run(
+        conn,
+        fill(snippets(CHECKS)["values"], scope=where, text_cols=", ".join(text_cols) or "NULL"),
+    )
     if header_cells is not None:
         insert_cells(conn, header_cells, create=False)
         skipped = [str(c.position) for c in cols if c.identifier]
@@ -235,7 +398,7 @@ def value_rules(
         ascii_only = ascii_only and all(c.isascii() for c in header_cells)
     if not ascii_only:
         run(conn, snippets(CHECKS)["normalise"])
-    cursor = conn.execute(statement(VALUE_RULES))
+    cursor = conn.execute(value_rules_sql())
     rule_names = [d[0] for d in cursor.description][1:]
     shown = {c.position: c for c in cols}
     for row in cursor.fetchall():

@@ -92,3 +92,51 @@ def load_parquet(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str]
     except duckdb.Error:
         raise Unreadable("not a readable Parquet file") from None
     return names, rows
+
+
+def parquet_kinds(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The kind of each top-level column of a Parquet file, from its schema (never from its
+    key-value metadata, which is not read): ``string`` (BYTE_ARRAY annotated UTF8), ``date``,
+    ``integer``, ``decimal`` (scale <= 2), ``float``, or ``other`` (binary, UTF-16 or any
+    unannotated BYTE_ARRAY, fixed-length bytes, INT96, timestamps, times, wider decimals,
+    nested columns).
+
+    Raises:
+        Unreadable: when the schema cannot be read.
+    """
+    try:
+        rows = run(
+            conn,
+            "SELECT type, num_children, converted_type, scale "
+            f"FROM parquet_schema({quote_literal(str(path))})",
+        )
+    except duckdb.Error:
+        raise Unreadable("not a readable Parquet file") from None
+    kinds: list[str] = []
+    pending = 0  # schema elements still to skip inside a nested column
+    for physical, children, converted, scale in rows[1:]:  # rows[0] is the root
+        if pending:
+            pending += int(children or 0) - 1
+            continue
+        if children:
+            kinds.append("other")
+            pending = int(children)
+            continue
+        kinds.append(_kind(physical, converted, scale))
+    return kinds
+
+
+def _kind(physical: str | None, converted: str | None, scale: int | None) -> str:
+    if converted == "DECIMAL":
+        return "decimal" if (scale or 0) <= 2 else "other"
+    if physical == "BYTE_ARRAY":
+        return "string" if converted == "UTF8" else "other"
+    if physical == "INT32" and converted == "DATE":
+        return "date"
+    if physical in ("INT32", "INT64") and (
+        converted is None or converted.startswith(("INT_", "UINT_"))
+    ):
+        return "integer"
+    if physical in ("FLOAT", "DOUBLE"):
+        return "float"
+    return "other"

@@ -32,7 +32,7 @@ from pipelines.guard.file_names import shown_name
 from pipelines.guard.hits import Hits, ScanColumn
 from pipelines.guard.names import is_identifier_name
 from pipelines.guard.quarantine import Quarantined, admit, private_folder
-from pipelines.guard.read import Unreadable, load_csv, load_parquet, read_header
+from pipelines.guard.read import Unreadable, load_csv, load_parquet, parquet_kinds, read_header
 from pipelines.guard.result import ScanResult, display_column
 from pipelines.guard.sql import run
 
@@ -107,11 +107,13 @@ def _scan(
     """Every rule over the copy; returns (data rows, display names of unscanned columns)."""
     path = copy.path
     headerless = False
+    kinds: list[str] | None = None
     try:
         if copy.size == 0:
             raise Unreadable("empty file")
         if copy.suffix == ".parquet":
             names, rows = load_parquet(conn, path)
+            kinds = parquet_kinds(conn, path)
         else:
             if copy.nul or not copy.utf8:
                 raise Unreadable("not UTF-8 text")
@@ -133,6 +135,8 @@ def _scan(
         return rows + 1, tuple(c.shown for c in cols if c.identifier)
 
     cols = _structure(names, feed, rows, hits)
+    if kinds is not None:
+        passes.parquet_types(cols, kinds, hits, rows)
     passes.distinct(conn, cols)
     passes.column_rules(conn, cols, hits)
     passes.checks(conn, feed, cols, hits, known_geos)

@@ -20,9 +20,10 @@ FROM guard_distinct
 WHERE col = __col__ AND v IS NOT NULL AND v <> '' AND v NOT IN (SELECT geo FROM guard_known_geos)
 
 -- name: markets
--- geo codes by geo_type, and the Safe Harbor ZIP3 rules: a restricted prefix
--- (guard_restricted_zip3, from pipelines.feeds.RESTRICTED_ZIP3), a prefix with 20,000 people or
--- fewer, or 000, is never a market.
+-- geo codes by geo_type (the allowlist of each type), the Safe Harbor ZIP3 rules (a restricted
+-- prefix from guard_restricted_zip3, a prefix with 20,000 people or fewer, or 000, is never a
+-- market), markets of any other type with 20,000 people or fewer, and populations above what a
+-- market of that type holds (guard_max_population).
 WITH m AS (
     SELECT
         __geo__ AS geo,
@@ -30,22 +31,61 @@ WITH m AS (
         TRY_CAST(__population__ AS BIGINT) AS population
     FROM guard_scan
     WHERE __geo__ IS NOT NULL AND __geo__ <> ''
+),
+shaped AS (
+    SELECT
+        m.*,
+        p.max_population,
+        regexp_full_match(m.geo, '[0-9]{3}') AS three_digits,
+        m.geo IN (__state_codes__) AS state_code,
+        regexp_full_match(m.geo, '__slug_pattern__')
+            AND NOT regexp_matches(m.geo, '__slug_digit_run__') AS slug
+    FROM m
+    LEFT JOIN guard_max_population p ON p.geo_type = m.geo_type
 )
 SELECT
     count(*) FILTER (
-        WHERE (geo_type IN ('zip3', 'dma') AND NOT regexp_full_match(geo, '[0-9]{3}'))
-        OR (geo_type = 'dma' AND NOT (geo BETWEEN '500' AND '899'))
-        OR (geo_type = 'state' AND NOT regexp_full_match(geo, '[A-Z]{2}'))
-        OR (geo_type = 'custom' AND NOT regexp_full_match(geo, '__slug_pattern__'))
-    ) AS bad_type,
+        WHERE CASE geo_type
+            WHEN 'zip3' THEN NOT three_digits
+            WHEN 'dma' THEN NOT (three_digits AND geo BETWEEN '__dma_low__' AND '__dma_high__')
+            WHEN 'state' THEN NOT state_code
+            WHEN 'custom' THEN NOT slug
+            ELSE NOT (three_digits OR state_code OR slug)
+        END
+    ) AS bad_geo_code,
     count(*) FILTER (
         WHERE geo_type = 'zip3' AND geo IN (SELECT zip3 FROM guard_restricted_zip3)
     ) AS restricted_zip3,
     count(*) FILTER (
-        WHERE geo_type = 'zip3' AND regexp_full_match(geo, '[0-9]{3}')
-        AND (geo = '000' OR population <= 20000)
-    ) AS small_zip3
-FROM m
+        WHERE geo_type = 'zip3' AND three_digits AND (geo = '000' OR population <= __min_population__)
+    ) AS small_zip3,
+    count(*) FILTER (
+        WHERE geo_type IS DISTINCT FROM 'zip3' AND population <= __min_population__
+    ) AS small_market,
+    count(*) FILTER (
+        WHERE population > coalesce(max_population, __default_population__)
+    ) AS implausible_population
+FROM shaped
+
+-- name: too_many_values
+-- distinct non-empty values of one column (its rows are in guard_distinct)
+SELECT count(*) FROM guard_distinct WHERE col = __col__ AND v IS NOT NULL AND v <> ''
+
+-- name: above_cap_anywhere
+-- rows of one numeric column whose value exceeds __cap__ (a quick test on distinct values: with
+-- the smallest known population as the cap, a clean file needs no per-row join)
+SELECT coalesce(sum(n), 0)
+FROM guard_distinct
+WHERE col = __col__ AND abs(TRY_CAST(v AS DOUBLE)) > __cap__
+
+-- name: above_cap_per_head
+-- rows whose value exceeds __ratio__ times the population of the row's market
+-- (guard_known_geos; __default_population__ where the market's population is unknown)
+SELECT count(*)
+FROM guard_scan s
+LEFT JOIN guard_known_geos g ON s.__geo__ = g.geo
+WHERE TRY_CAST(s.__value__ AS DOUBLE)
+    > __ratio__ * coalesce(g.population, __default_population__)
 
 -- name: distinct
 -- one column's distinct raw values (NULL included) with their row counts
@@ -55,9 +95,9 @@ GROUP BY __v__
 
 -- name: values
 -- the values the value patterns read (__scope__ keeps text-like columns whole and, of numeric
--- and date columns, only the values that fail their type)
+-- and date columns, only the values that fail their type); t marks the contract's text fields
 CREATE OR REPLACE TEMP TABLE guard_values AS
-SELECT col, v, n
+SELECT col, v, n, col IN (__text_cols__) AS t
 FROM guard_distinct
 WHERE v IS NOT NULL AND v <> '' AND (__scope__)
 

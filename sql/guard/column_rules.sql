@@ -3,8 +3,11 @@
 -- Each section "-- name: <type>:<rule>" is a boolean SQL expression over the raw text value
 -- __v__ (never NULL or empty here: missing values are counted by the caller). <type> is a
 -- pipelines.feeds.ColumnType value; "<type>:valid" says whether the text parses as the type and
--- may be used inside the other sections as __valid__. Placeholders filled by the guard:
--- __slug_pattern__ (pipelines.feeds.SLUG_PATTERN) and __values__ (an ENUM column's values).
+-- may be used inside the other sections as __valid__. A TEXT column's sections are named by the
+-- column ("text.label:<rule>"). Placeholders filled by the guard: __slug_pattern__
+-- (pipelines.feeds.SLUG_PATTERN), __values__ (an ENUM column's values), and the allowlists of
+-- pipelines.guard.allowlists: __slug_digit_run__ (a run of digits slugs may not hold),
+-- __state_codes__, __label_pattern__.
 -- Every function here is total (try_strptime, TRY_CAST): no rule can raise and quote a value.
 
 -- name: date:valid
@@ -54,7 +57,7 @@ __valid__ AND TRY_CAST(__v__ AS DECIMAL(18, 2)) < 0
 NOT __valid__
 
 -- name: slug:valid
-regexp_full_match(__v__, '__slug_pattern__')
+(regexp_full_match(__v__, '__slug_pattern__') AND NOT regexp_matches(__v__, '__slug_digit_run__'))
 
 -- name: slug:bad_slug
 NOT __valid__
@@ -66,7 +69,16 @@ __v__ IN (__values__)
 NOT __valid__
 
 -- name: geo:valid
-TRUE
+-- a market code of one of the geo types: three digits (zip3, dma), a state code, a custom slug
+(regexp_full_match(__v__, '[0-9]{3}') OR __v__ IN (__state_codes__)
+ OR (regexp_full_match(__v__, '__slug_pattern__') AND NOT regexp_matches(__v__, '__slug_digit_run__')))
 
--- name: text:valid
-TRUE
+-- name: geo:bad_geo_code
+NOT __valid__
+
+-- name: text.label:valid
+(regexp_full_match(__v__, '__label_pattern__') AND NOT contains(__v__, '@')
+ AND NOT regexp_matches(__v__, '[0-9]{5}'))
+
+-- name: text.label:bad_label
+NOT __valid__

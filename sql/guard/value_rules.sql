@@ -1,8 +1,11 @@
 -- Value patterns of the privacy guard (CONTRACT.md section 3), counted per column.
 --
--- Input:  guard_values(col INTEGER, v VARCHAR, n BIGINT): each distinct value v of column col
---         (already NFKC-normalised, zero-width characters removed) and the number of rows n
---         holding it. Numeric and date columns contribute only the values that fail their type.
+-- Input:  guard_values(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN): each distinct value v of
+--         column col (already NFKC-normalised, zero-width characters removed) and the number of
+--         rows n holding it; t is true for the contract's text fields (label, geo, slugs), where
+--         any full date, any 5-digit run and any leading house number is counted as well.
+--         Numeric and date columns contribute only the values that fail their type.
+-- Placeholders: __given_names__, __surnames__, __titles__ (pipelines.guard.person_names).
 -- Output: one row per col with, per rule, the number of rows whose value matches. Only counts
 --         leave this query, never a value.
 --
@@ -23,9 +26,9 @@ WITH flags AS (
         -- phone: North American (formatted or a bare run of 10/11 digits), 7-digit local with a
         -- dash, E.164 / international with a leading +, and national numbers with a trunk 0
         -- (020 7946 0958)
-        regexp_matches(v, '(?:(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$))|(?:(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$))|(?:(^|[^0-9.\-])\(?0[0-9]{2,4}\)?[\s\-][0-9]{3,4}[\s\-]?[0-9]{3,4}([^0-9.\-]|$))') AS phone,
-        -- social security number: dashed or spaced 3-2-4, or a bare run of exactly 9 digits
-        regexp_matches(v, '(?:(^|[^0-9])[0-9]{3}([\-\s])[0-9]{2}([\-\s])[0-9]{4}([^0-9]|$))|(?:(^|[^0-9A-Za-z.,])[0-9]{9}([^0-9A-Za-z.,]|$))') AS ssn,
+        regexp_matches(v, '(?:(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$))|(?:(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$))|(?:(^|[^0-9.\-])\(?0[0-9]{2,4}\)?[\s\-][0-9]{3,4}[\s\-]?[0-9]{3,4}([^0-9.\-]|$))|(?:(^|[^0-9])[0-9]{2}([\s.\-][0-9]{2}){4}([^0-9]|$))') AS phone,
+        -- social security number: dashed, dotted or spaced 3-2-4, or a bare run of exactly 9 digits
+        regexp_matches(v, '(?:(^|[^0-9])[0-9]{3}([\-\s.])[0-9]{2}([\-\s.])[0-9]{4}([^0-9]|$))|(?:(^|[^0-9A-Za-z.,])[0-9]{9}([^0-9A-Za-z.,]|$))') AS ssn,
         -- IPv4 (dotted quad) and IPv6 (eight groups, or compressed with ::)
         regexp_matches(v, '(?:(^|[^0-9.])((25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|[01]?[0-9]?[0-9])([^0-9]|\.?$|\.[^0-9]))|(?i:(^|[^0-9a-z:])(([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|([0-9a-f]{1,4}:){1,6}(:[0-9a-f]{1,4}){1,6}|([0-9a-f]{1,4}:){1,7}:|:(:[0-9a-f]{1,4}){1,7})([^0-9a-z:]|$))') AS ip_address,
         -- URL: any scheme://, www., a domain with a path, and tel:/mailto:/sip:/sms: links
@@ -53,6 +56,26 @@ WITH flags AS (
         -- street addresses: a house number, one to four words and a street suffix; PO boxes;
         -- apartment and suite numbers
         regexp_matches(v, '(?i:(^|[^0-9a-z])[0-9]{1,6}[a-z]?\s+([a-z0-9.''\-]+\s+){1,4}(street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|way|terrace|ter|circle|cir|highway|hwy|parkway|pkwy|square|sq|trail|trl|plaza|plz|alley|aly|crescent|row|pike|loop)\.?([^a-z]|$))|(?i:(^|[^a-z])p\.?\s*o\.?\s*box\s*#?\s*[0-9]+)|(?i:(^|[^a-z])(apt|apartment|suite|ste)\.?\s*#?\s*[0-9]+[a-z]?([^a-z0-9]|$))') AS street_address,
+        -- a person's name: a common given name next to a common surname, either order, or a
+        -- title before a capitalised name
+        regexp_matches(v, '(?i:(^|[^a-z])(__given_names__)[\s_.,\-]+([a-z][\s_.\-]+)?(__surnames__)([^a-z]|$))|(?i:(^|[^a-z])(__surnames__)[\s_]*[,\s_][\s_]*(__given_names__)([^a-z]|$))|(?:(^|[^A-Za-z])(?i:__titles__)\.?\s+[A-Z][a-z]+)') AS person_name,
+        -- medical record, account, member and patient numbers: the word, then a number
+        regexp_matches(v, '(?i:(^|[^a-z])(mrn|med[\s_.\-]*rec(ord)?|medical[\s_.\-]*record|chart|acct|account|patient|pt|member|mbr|record|rec|case|claim|encounter|visit)[\s_.\-#:]*(no|nr|num|number|id)?[\s_.\-#:]*[0-9]([\s\-]?[0-9]){3,})') AS mrn,
+        -- an age over 89 (Safe Harbor identifier): "age 93", "93 y/o", "93-year-old"
+        regexp_matches(v, '(?i:(^|[^a-z])(age|aged|ages)[\s_:\-]*(9[0-9]|1[0-2][0-9])([^0-9]|$))|(?i:(^|[^0-9])(9[0-9]|1[0-2][0-9])[\s_\-]*(y/?o|yo|(yrs?|years?)[\s_\-]*old)([^a-z]|$))') AS age_over_89,
+        -- encoded text: percent escapes, HTML entities, base64 or similar tokens mixing cases
+        -- and digits
+        regexp_matches(v, '%[0-9A-Fa-f]{2}|&#?[A-Za-z0-9]{2,8};')
+            OR len(list_filter(
+                regexp_extract_all(v, '[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]{8,}={1,2}'),
+                lambda tok: regexp_matches(tok, '[A-Z]') AND regexp_matches(tok, '[a-z]')
+                    AND regexp_matches(tok, '[0-9]')
+            )) > 0 AS encoded_text,
+        -- text fields: any full date (compact 19610317, ISO, m/d/y, "Mar 17 '61", any year:
+        -- a child's birth date is recent), any 5-digit run, a leading house number
+        t AND regexp_matches(v, '(?:(^|[^0-9])(1[89][0-9]{2}|20[0-9]{2})[\-/.\s]?(0[1-9]|1[0-2])[\-/.\s]?(0[1-9]|[12][0-9]|3[01])([^0-9]|$))|(?:(^|[^0-9])(0?[1-9]|1[0-2])[\-/.](0?[1-9]|[12][0-9]|3[01])[\-/.]([0-9]{2}|[0-9]{4})([^0-9]|$))|(?i:(^|[^a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?[\s\-/]+[0-9]{1,2}(st|nd|rd|th)?,?[\s\-/]+''?[0-9]{2,4}([^0-9]|$))|(?i:(^|[^0-9])[0-9]{1,2}(st|nd|rd|th)?[\s\-/]+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?,?[\s\-/]+''?[0-9]{2,4}([^0-9]|$))') AS text_date,
+        t AND regexp_matches(v, '(^|[^0-9])[0-9]{5}(-[0-9]{4})?([^0-9]|$)') AS text_zip5,
+        t AND regexp_matches(v, '(?i)^\s*[0-9]{1,6}[a-z]?[\s,]+([nsew]\.?\s+)?[a-z]{2,}') AS text_street,
     FROM guard_values
 ),
 cards AS (
@@ -63,7 +86,7 @@ cards AS (
 )
 SELECT
     col,
-    coalesce(sum(n) FILTER (WHERE zip5), 0) AS zip5,
+    coalesce(sum(n) FILTER (WHERE zip5 OR text_zip5), 0) AS zip5,
     coalesce(sum(n) FILTER (WHERE email), 0) AS email,
     coalesce(sum(n) FILTER (WHERE phone), 0) AS phone,
     coalesce(sum(n) FILTER (WHERE ssn), 0) AS ssn,
@@ -85,8 +108,12 @@ SELECT
             END
         )) % 10 = 0
     ), 0) AS card_number,
-    coalesce(sum(n) FILTER (WHERE date_of_birth), 0) AS date_of_birth,
-    coalesce(sum(n) FILTER (WHERE street_address), 0) AS street_address
+    coalesce(sum(n) FILTER (WHERE date_of_birth OR text_date), 0) AS date_of_birth,
+    coalesce(sum(n) FILTER (WHERE street_address OR text_street), 0) AS street_address,
+    coalesce(sum(n) FILTER (WHERE person_name), 0) AS person_name,
+    coalesce(sum(n) FILTER (WHERE mrn), 0) AS mrn,
+    coalesce(sum(n) FILTER (WHERE age_over_89), 0) AS age_over_89,
+    coalesce(sum(n) FILTER (WHERE encoded_text), 0) AS encoded_text
 FROM cards
 GROUP BY col
 ORDER BY col

@@ -189,6 +189,7 @@ def test_another_simulated_seed_loads_without_code_changes(
     monkeypatch.setenv("CLEARCOUNT_LANDING_DIR", str(landing))
     monkeypatch.setenv("CLEARCOUNT_WAREHOUSE", str(warehouse))
     monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(tmp_path / "out"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     assert cli.main(["scan", str(landing)]) == 0
     assert cli.main(["refresh"]) == 0
     conn = duckdb.connect(str(warehouse), read_only=True)

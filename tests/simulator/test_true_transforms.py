@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from simulator.transforms import (
-    adstock,
+    convolve,
+    geometric_weights,
     hill,
     logistic,
     logistic_lam,
@@ -18,7 +19,7 @@ from simulator.transforms import (
 def test_adstock_and_hill_by_hand() -> None:
     x = np.array([[1.0, 0.0, 0.0]])
     w0 = 1 / sum(0.5**i for i in range(8))
-    np.testing.assert_allclose(adstock(x, 0.5), [[w0, w0 * 0.5, w0 * 0.25]])
+    np.testing.assert_allclose(convolve(x, geometric_weights(0.5, 8)), [[w0, w0 * 0.5, w0 * 0.25]])
     np.testing.assert_allclose(hill(np.array([0.0, 2.0]), 2.0, 1.5), [0.0, 0.5])
 
 

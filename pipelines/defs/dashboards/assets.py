@@ -24,6 +24,7 @@ UPSTREAM = (
     "pac_by_channel",
     "budget_plan",
     "geo_test_designs",
+    "next_experiments",
 )
 
 

@@ -13,6 +13,10 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from pipelines.defs.experiment_design.next_experiments import (
+    next_experiments,
+    next_experiments_asset,
+)
 from pipelines.defs.geo.assets import write_geo_tables
 from pipelines.partitions import WEEKLY, AssetFamily, families
 from pipelines.resources import ClearcountSettings
@@ -118,6 +122,12 @@ geo_test_designs = geo_test_designs_asset()
 defs = dg.Definitions(
     assets=[
         geo_test_designs,
-        *(geo_test_designs_asset(f) for f in families() if f.partitioned),
+        next_experiments,
+        *(
+            build(f)
+            for f in families()
+            if f.partitioned
+            for build in (geo_test_designs_asset, next_experiments_asset)
+        ),
     ]
 )

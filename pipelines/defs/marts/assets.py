@@ -124,7 +124,9 @@ def budget_plan_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
             "marts.budget_plan: the split of the same total budget (configurable) that maximises "
             "expected new patients over the MMM's posterior draws, within plus or minus 30% of "
             "current spend per channel by default; with the probability that it beats current "
-            "spend and a warning where a channel leaves the spend range the model has seen."
+            "spend, its gain with a 90% interval, a warning where a channel leaves the spend "
+            "range the model has seen, and the cautious plan (maximising the mean of the worst "
+            "10% of draws, CVaR) beside it."
         ),
     )
     def _plan(
@@ -133,7 +135,7 @@ def budget_plan_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
         duckdb: DuckDBResource,
         settings: ClearcountSettings,
     ) -> dg.MaterializeResult:
-        from models.budget import optimise_budget
+        from models.budget import optimise_budget, optimise_cautious_budget
 
         run, warehouse = family.scope(context, settings.as_settings(), duckdb)
         refreshed_at = _now()
@@ -147,16 +149,17 @@ def budget_plan_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
             upper = np.array([config.max_spend.get(c, np.nan) for c in channels], dtype=float)
             window = mmm_window(conn)
             seen, n_weeks = spend_range(conn, channels, *window)
-            plan = optimise_budget(
-                response,
-                n_weeks=n_weeks,
-                total=config.total,
-                max_change=config.max_change,
-                lower=lower,
-                upper=upper,
-                spend_range=seen,
-            )
-            frame = write_budget_plan(conn, plan, window, refreshed_at)
+            bounds = {
+                "n_weeks": n_weeks,
+                "total": config.total,
+                "max_change": config.max_change,
+                "lower": lower,
+                "upper": upper,
+                "spend_range": seen,
+            }
+            plan = optimise_budget(response, **bounds)
+            cautious = optimise_cautious_budget(response, **bounds)
+            frame = write_budget_plan(conn, plan, window, refreshed_at, cautious)
         for w in plan.warnings:
             if w:
                 context.log.warning(w)

@@ -80,14 +80,41 @@ def spend_range(
     )
 
 
+def plan_frame(plan: BudgetPlan, cautious: BudgetPlan | None = None) -> pl.DataFrame:
+    """``plan.to_frame()`` with the plan's gain over current spend (posterior mean and 90%
+    interval, new patients in the window, same on every row) and, when given, the cautious
+    (CVaR) plan's spend, new patients, gain and probability of beating current spend."""
+    from models.budget import plan_gain
+
+    gain, lo, hi = plan_gain(plan)
+    frame = plan.to_frame().with_columns(
+        pl.lit(gain).alias("gain_new_patients"),
+        pl.lit(lo).alias("gain_new_patients_lo"),
+        pl.lit(hi).alias("gain_new_patients_hi"),
+    )
+    if cautious is None:
+        return frame
+    c_gain, c_lo, c_hi = plan_gain(cautious)
+    return frame.with_columns(
+        pl.Series("cautious_spend", cautious.recommended_spend.astype(float)),
+        pl.Series("cautious_new_patients", cautious.recommended_draws.mean(axis=0)),
+        pl.lit(c_gain).alias("cautious_gain_new_patients"),
+        pl.lit(c_lo).alias("cautious_gain_new_patients_lo"),
+        pl.lit(c_hi).alias("cautious_gain_new_patients_hi"),
+        pl.lit(cautious.prob_beats_current).alias("cautious_prob_beats_current"),
+    )
+
+
 def write_budget_plan(
     conn: duckdb.DuckDBPyConnection,
     plan: BudgetPlan,
     window: tuple[date, date],
     refreshed_at: datetime,
+    cautious: BudgetPlan | None = None,
 ) -> pl.DataFrame:
-    """Replace ``marts.budget_plan`` with ``plan`` (one row per channel); return the frame."""
-    budget_plan_frame = plan.to_frame()
+    """Replace ``marts.budget_plan`` with ``plan`` (one row per channel, with the cautious
+    plan's columns when given: :func:`plan_frame`); return the frame."""
+    budget_plan_frame = plan_frame(plan, cautious)
     conn.register("budget_plan_frame", budget_plan_frame)
     try:
         with transaction(conn, "writing marts.budget_plan"):

