@@ -31,6 +31,11 @@ PARTITION_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MIN_WEEKS_TREND_VS_SEASON = 78
 
 
+def trend_and_season_confounded(n_weeks: int) -> bool:
+    """True when a history of ``n_weeks`` weeks is too short to tell trend from seasonality."""
+    return 0 < n_weeks < MIN_WEEKS_TREND_VS_SEASON
+
+
 def short_history_note(n_weeks: int) -> str:
     """The caveat said in the run and on the dashboards when the history is short."""
     return (

@@ -19,7 +19,7 @@ from pipelines.ingest import FeedLoad, load_feed
 from pipelines.panel import build_panel_tables, control_gaps
 from pipelines.partitions import WEEKLY, AssetFamily, families
 from pipelines.resources import ClearcountSettings
-from pipelines.settings import MIN_WEEKS_TREND_VS_SEASON, short_history_note
+from pipelines.settings import short_history_note, trend_and_season_confounded
 
 GROUP = "ingest"
 CHECK = "files_accepted"
@@ -191,7 +191,7 @@ def weekly_panel_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
                 f"{len(gaps)} control(s) have no value in {sum(gaps.values())} measured "
                 "market-week(s) in all: each gap is filled with that market's mean of the control"
             )
-        if stats["weeks"] < MIN_WEEKS_TREND_VS_SEASON:
+        if trend_and_season_confounded(stats["weeks"]):
             context.log.warning(short_history_note(stats["weeks"]))
         return dg.MaterializeResult(
             metadata={
@@ -206,7 +206,7 @@ def weekly_panel_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
                 "last_touch_rows": stats["last_touch_rows"],
                 "unmeasured_market_weeks": unmeasured,
                 "control_cells_filled_with_mean": sum(gaps.values()),
-                "short_history": stats["weeks"] < MIN_WEEKS_TREND_VS_SEASON,
+                "short_history": trend_and_season_confounded(stats["weeks"]),
             }
         )
 

@@ -28,7 +28,7 @@ from dagster_duckdb import DuckDBResource
 from pipelines.partitions import WEEKLY, AssetFamily, families
 from pipelines.resources import ClearcountSettings
 from pipelines.response_model import response_frame
-from pipelines.settings import MIN_WEEKS_TREND_VS_SEASON, short_history_note
+from pipelines.settings import short_history_note, trend_and_season_confounded
 from pipelines.warehouse import replace_tables, sql_text, table_exists
 
 GROUP = "mmm"
@@ -205,7 +205,7 @@ def mmm_fit_asset(
                 "No analysed geo test to calibrate with: the MMM is fitted uncalibrated, and "
                 "its PAC rests on the model alone (the dashboards say so)."
             )
-        if panel.n_weeks < MIN_WEEKS_TREND_VS_SEASON:
+        if trend_and_season_confounded(panel.n_weeks):
             context.log.warning(short_history_note(panel.n_weeks))
         overrides = {
             "draws": config.draws,
@@ -238,7 +238,7 @@ def mmm_fit_asset(
                 "n_geos": fit.n_geos,
                 "n_weeks": fit.n_weeks,
                 "window_weeks": mmm_config.window_weeks,
-                "short_history": panel.n_weeks < MIN_WEEKS_TREND_VS_SEASON,
+                "short_history": trend_and_season_confounded(panel.n_weeks),
                 "channels": ", ".join(fit.channels),
                 "holdout_mape": float(fit.diagnostics.holdout_mape),
                 "ppc_coverage_90": float(fit.diagnostics.ppc_coverage_90),

@@ -155,6 +155,9 @@ def test_dagster_yaml_instance_settings(tmp_path):
         concurrency = instance.get_concurrency_config()
         assert concurrency.pool_config.default_pool_limit == 1
         assert concurrency.run_queue_config.max_concurrent_runs >= 1
+        (limit,) = concurrency.run_queue_config.tag_concurrency_limits
+        assert limit["key"] == "dagster/partition" and limit["limit"] == 1
+        assert limit["value"] == {"applyLimitPerUniqueValue": True}
 
 
 def test_code_location_has_exactly_one_definitions_object():
