@@ -7,7 +7,7 @@ UV := $(PYTHON) -m uv
 endif
 DAGSTER_HOME_DIR := $(CURDIR)/.dagster_home
 
-.PHONY: install run test ui lint format browser dagster-home
+.PHONY: install run test ui notebook lint format browser dagster-home
 
 install: ## install uv (with pip) when missing, then the locked dependencies
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || \
@@ -35,6 +35,9 @@ dagster-home:
 
 ui: install dagster-home ## Dagster UI on http://127.0.0.1:3000
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000
+
+notebook: install ## JupyterLab on http://127.0.0.1:8888 with the analyst notebook (reads the warehouse read-only)
+	$(UV) run --frozen jupyter lab --ip 127.0.0.1 --port 8888 --no-browser notebooks/analyst_walkthrough.ipynb
 
 lint: install ## ruff lint and format check
 	$(UV) run --frozen ruff check .

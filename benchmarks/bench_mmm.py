@@ -268,8 +268,13 @@ def fit_anchor(world, quick: bool) -> dict | None:
 
 def run_world(spec: WorldSpec, seed: int, config: MMMConfig, args) -> list[dict]:
     """Every fit of one world and seed; the summary rows."""
-    world = spec.make(seed)
     print(f"\n=== {spec.name}, seed {seed}: {spec.about} ===")
+    try:
+        world = spec.make(seed)
+    except Exception as exc:  # a world that cannot be made is reported, the others still run
+        print(f"  -- the world could not be made: {type(exc).__name__}: {exc} --")
+        return [{"world": spec.name, "seed": seed, "fit": "(no world)", "r": None,
+                 "oracle": None, "oracle_mark": ""}]  # fmt: skip
     rows = []
 
     def attempt(what: str, run: Callable[[], dict | None]) -> dict | None:
@@ -317,7 +322,7 @@ def run_world(spec: WorldSpec, seed: int, config: MMMConfig, args) -> list[dict]
                  "r": attempt("pymc-marketing", lambda: fit_anchor(world, args.quick)),
                  "oracle": oracle, "oracle_mark": oracle_mark}
             )  # fmt: skip
-    if args.national_only or not args.no_national:
+    if (args.national_only or not args.no_national) and world.panel.n_geos > 1:
         rows.append(
             {"world": spec.name, "seed": seed, "fit": "national",
              "r": attempt("national", lambda: fit_national(world, config)), "oracle": None,

@@ -88,8 +88,14 @@ def peer_checkout() -> Path:
     )
     if not (path / "mmm_param_recovery").is_dir():
         path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "clone", "--quiet", PEER_REPO, str(path)], check=True)
-        subprocess.run(["git", "-C", str(path), "checkout", "--quiet", PEER_COMMIT], check=True)
+        try:
+            subprocess.run(["git", "clone", "--quiet", PEER_REPO, str(path)], check=True)
+            subprocess.run(["git", "-C", str(path), "checkout", "--quiet", PEER_COMMIT], check=True)
+        except (OSError, subprocess.CalledProcessError):
+            raise RuntimeError(
+                f"no checkout of {PEER_REPO} at {path} and cloning it failed: clone it there "
+                "(or anywhere, and set MMM_PARAM_RECOVERY to that folder)"
+            ) from None
     return path
 
 

@@ -20,6 +20,8 @@ posterior draws (:class:`models.mmm.response.ResponseModel`), with no refit:
 4. Value of the test: the channel's window spend x the expected narrowing of its relative
    90% PAC interval (width / median, now minus after). In USD: how much of the budget's
    uncertainty about what it buys the test is expected to remove. Channels are ranked by it.
+5. Where a channel's default test would rarely be conclusive, a longer test in twice the
+   markets is designed (:func:`with_larger_tests`) and kept if it teaches more.
 
 Importance weights from one draw's outcome concentrate on few draws when the test is very
 informative; ``effective_draws`` (the mean Kish effective sample size) says how many draws the
@@ -34,8 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import norm
 
+from models.geo.types import GeoTest
 from models.mmm.response import ResponseModel
 from models.mmm.transforms import GeometricAdstock, HillSaturation
+from models.panel import Panel
 
 Z_MDE = float(norm.ppf(0.95) + norm.ppf(0.80))
 """MDE / sd of a test's estimate: 80% power at alpha 0.10, two-sided (as ``models.geo.design``)."""
@@ -43,6 +47,10 @@ SCALE_UP = 0.5
 """A scale-up test raises the channel's spend in the treatment markets by this fraction."""
 N_OUTCOMES = 400
 Q = (5.0, 95.0)
+LONGER_WEEKS = 13
+"""Length of the longer test tried where the default one would rarely be conclusive."""
+N_LARGER = 2
+"""How many such channels get a longer, larger design (each costs a design search)."""
 
 
 @dataclass(frozen=True)
@@ -221,13 +229,14 @@ def rank_next_experiments(
         n_outcomes: simulated outcomes per test.
 
     Returns:
-        One :class:`NextExperiment` per evaluated channel, highest ``value_usd`` first.
+        One :class:`NextExperiment` per evaluated channel (its best test and design when
+        ``tests`` holds several for it), highest ``value_usd`` first.
     """
     if len(geos) != response.pop.shape[0]:
         raise ValueError("geos must list the response's markets in its order")
     index = {g: i for i, g in enumerate(geos)}
     incr = response.new_patients_by_channel(np.ones(len(response.channels)))  # (n, C)
-    out = []
+    best_of: dict[str, NextExperiment] = {}
     for test in tests:
         if test.channel not in response.channels:
             continue
@@ -242,7 +251,7 @@ def rank_next_experiments(
         # the same estimator as the reweighted intervals (equal weights), so that a test that
         # teaches nothing narrows nothing
         lo0, med, hi0 = weighted_quantiles(pac, np.ones((1, pac.size)), (Q[0], 50.0, Q[1]))[0]
-        best = None
+        best = best_of.get(test.channel)
         for design in designs:
             lift, spend_change = lift_draws(response, c, treated, test.weeks, design)
             rng = np.random.default_rng([seed, c, designs.index(design)])
@@ -271,5 +280,53 @@ def rank_next_experiments(
             if best is None or candidate.value_usd > best.value_usd:
                 best = candidate
         if best is not None:
-            out.append(best)
-    return sorted(out, key=lambda e: -e.value_usd)
+            best_of[test.channel] = best
+    return sorted(best_of.values(), key=lambda e: -e.value_usd)
+
+
+def with_larger_tests(
+    response: ResponseModel,
+    geos: Sequence[str],
+    tests: Sequence[ProposedTest],
+    panel: Panel,
+    past_tests: Sequence[GeoTest] = (),
+    weeks: int = LONGER_WEEKS,
+    n_channels: int = N_LARGER,
+    seed: int = 0,
+) -> list[NextExperiment]:
+    """:func:`rank_next_experiments`, also trying a longer and larger test where the default
+    one would rarely be conclusive.
+
+    The default designs (``tests``) are evaluated first. For up to ``n_channels`` channels whose
+    default test would be conclusive in fewer than half of the simulated outcomes (its
+    effect is below what it detects), taken in order of uncertain money (window spend x
+    relative width of the 90% PAC interval), a ``weeks``-week design with twice the treatment
+    markets is proposed by :func:`models.geo.design.propose_design` and evaluated too; each
+    channel keeps whichever test teaches more.
+    """
+    from models.geo.design import propose_design
+
+    ranked = rank_next_experiments(response, geos, tests, seed=seed)
+    weak = sorted(
+        (e for e in ranked if e.detection_probability < 0.5),
+        key=lambda e: -e.spend * (e.pac_hi - e.pac_lo) / e.pac if e.pac > 0 else 0.0,
+    )[:n_channels]
+    larger = []
+    for e in weak:
+        treated = min(2 * len(e.treatment_geos), panel.n_geos - 2)
+        try:
+            p = propose_design(panel, e.channel, weeks, treated, seed=seed, past_tests=past_tests)
+        except ValueError:  # too little history for a test this long: keep the default
+            continue
+        larger.append(
+            ProposedTest(
+                channel=p.channel,
+                weeks=p.weeks,
+                treatment_geos=p.treatment_geos,
+                control_geos=p.control_geos,
+                mde_new_patients=p.mde_new_patients,
+            )
+        )
+    if not larger:
+        return ranked
+    return rank_next_experiments(response, geos, [*tests, *larger], seed=seed)

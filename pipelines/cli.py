@@ -118,11 +118,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _scan_targets(paths: Sequence[str], feed: str | None) -> list[tuple[Path, str]]:
     """Expand PATH arguments into (file, feed) pairs in a stable order."""
+    from pipelines.commands.rejections import ONLY_CSV_PARQUET, SPREADSHEET_SUFFIXES
     from pipelines.ingest import LANDING_SUFFIXES, list_feed_files
 
     targets: list[tuple[Path, str]] = []
     for raw in paths:
         path = Path(raw)
+        if path.is_file() and path.suffix.lower() in SPREADSHEET_SUFFIXES:
+            raise UsageError(f"a {path.suffix.lower()} file is a spreadsheet: {ONLY_CSV_PARQUET}")
         if path.is_file():
             name = feed or path.parent.name
             if name not in FEEDS:
@@ -229,8 +232,12 @@ def _failure_paragraph(result: object) -> str:
                 f" failed: {(evaluation.description or 'no description').rstrip('.')}."
             )
     text = " ".join(parts) if parts else "The run did not succeed."
+    from pipelines.commands.rejections import fixes
+
+    todo = fixes(text)
+    how = f" What to do: {'; '.join(todo)}." if todo else ""
     return (
-        f"clearcount refresh failed. {text} Steps downstream of a failure did not run. The "
+        f"clearcount refresh failed. {text}{how} Steps downstream of a failure did not run. The "
         "warehouse keeps the data of the last successful load of each feed; fix or remove the "
         "named files and run the refresh again."
     )
@@ -255,6 +262,35 @@ def dagster_home() -> Path:
     if not (home / "dagster.yaml").exists() and config.is_file():
         shutil.copyfile(config, home / "dagster.yaml")
     return home
+
+
+STARTED_BY = {"clearcount/started_by": "clearcount refresh"}
+"""Tag of the runs ``clearcount refresh`` records."""
+
+
+def end_stale_refreshes(instance) -> int:
+    """Mark earlier ``clearcount refresh`` runs still recorded as in progress as failed, and free
+    the warehouse slots they hold; returns how many.
+
+    Called while this process holds the warehouse's refresh lock, which every ``clearcount
+    refresh`` takes, so such a run cannot be running: its process was killed mid-run. Left as
+    is, the slot it claimed in the ``warehouse`` pool would make every later run wait forever.
+    Runs started from the UI or the schedule are not touched.
+    """
+    import dagster as dg
+
+    stale = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags=STARTED_BY,
+        )
+    )
+    for run in stale:
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        instance.report_run_failed(
+            run, "Its clearcount refresh process ended before the run finished."
+        )
+    return len(stale)
 
 
 def execute_refresh(run_config: dict | None = None, verbose: bool = False):
@@ -293,18 +329,28 @@ def execute_refresh(run_config: dict | None = None, verbose: bool = False):
             flush=True,
         )
         with dg.DagsterInstance.from_config(str(home)) as instance:
+            end_stale_refreshes(instance)
             return job.execute_in_process(
                 raise_on_error=False,
                 instance=instance,
                 resources={"duckdb": warehouse_resource()},
                 run_config=config,
-                tags={"clearcount/started_by": "clearcount refresh"},
+                tags=STARTED_BY,
             )
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """Run ``weekly_refresh`` in-process; print the dashboards' path or a failure paragraph."""
+    from pipelines.commands.rejections import ONLY_CSV_PARQUET, spreadsheets
+
     settings = Settings.from_env()
+    sheets = spreadsheets(settings.landing_dir, list(FEED_ORDER))
+    for feed in dict.fromkeys(p.parent.name for p in sheets):
+        n = sum(p.parent.name == feed for p in sheets)
+        print(
+            f"note: {n} spreadsheet file(s) in {feed}/ not read: {ONLY_CSV_PARQUET}",
+            file=sys.stderr,
+        )
     result = execute_refresh(verbose=args.verbose)
     if not result.success:
         print(_failure_paragraph(result), file=sys.stderr)

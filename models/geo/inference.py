@@ -14,8 +14,9 @@ rule on the shape of the test (:func:`choose_inference`; docs/geo_tests.md state
 - **Placebo-in-space** (Abadie, Diamond & Hainmueller 2010, studentised): sets of as many
   control markets as were treated are drawn at random from the control pool, summed and
   "analysed" as if treated, with the same estimator and the rest of the pool as donors. Their
-  errors are divided by their own pre-period residual scale (``sd * sqrt(n_post)``) so that
-  small and large placebo sets are comparable with the treated set; the treated estimate's
+  errors are divided by their own week-to-week noise over the pre-period
+  (``sd(weekly changes) / sqrt(2) * sqrt(n_post)``) so that small and large placebo sets are
+  comparable with the treated set; the treated estimate's
   studentised error is then one more draw from that distribution when treatment was assigned at
   random over markets (as ``design-test`` does). Interval: ``effect - scale * t`` over the
   5th and 95th percentiles ``t`` of the placebo distribution (finite-sample order statistics).
@@ -217,7 +218,8 @@ class PlaceboInSpace:
     Attributes:
         t: (n_placebos,) sorted studentised placebo errors (estimate / scale, true effect 0).
         estimate: the treated set's estimate of the cumulative effect, new patients.
-        scale: its studentising scale (pre-period residual sd x sqrt(n_post)), new patients.
+        scale: its studentising scale (pre-period week-to-week noise x sqrt(n_post)), new
+            patients.
     """
 
     t: np.ndarray
@@ -252,14 +254,19 @@ class PlaceboInSpace:
 def _studentised_error(
     y: np.ndarray, x: np.ndarray, n_post: int, spec: FitSpec
 ) -> tuple[float, float]:
-    """Estimate (actual - counterfactual over the test weeks) and its studentising scale."""
+    """Estimate (actual - counterfactual over the test weeks) and its studentising scale.
+
+    The scale is the series' own week-to-week noise over the pre-period (the standard deviation
+    of its weekly changes over sqrt 2, times sqrt(n_post)): no fit enters it, so a spec chosen
+    for the treated series cannot shrink its scale more than a placebo's.
+    """
     n_pre = len(y) - n_post
     scale = control_scale(x[:n_pre], y[:n_pre])
     model = fit_sc(x[:n_pre], y[:n_pre], scale, spec)
-    resid = y - model.predict(x)
-    sd = float(np.std(resid[:n_pre]))
+    effect = float(np.sum(y[n_pre:] - model.predict(x[n_pre:])))
+    noise = float(np.std(np.diff(y[:n_pre]))) / math.sqrt(2)
     floor = 1e-6 * (1.0 + float(np.mean(np.abs(y[:n_pre]))))
-    return float(np.sum(resid[n_pre:])), max(sd, floor) * math.sqrt(n_post)
+    return effect, max(noise, floor) * math.sqrt(n_post)
 
 
 def _placebo_sets(rng: np.random.Generator, n: int, k: int, size: int) -> list[np.ndarray]:

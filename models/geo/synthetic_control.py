@@ -45,6 +45,9 @@ MIN_TRAIN_WEEKS = 6
 """Fewest weeks a cross-validation fit is trained on."""
 MAX_FOLDS = 8
 """Most cross-validation folds (the most recent pre-period weeks)."""
+MIN_CV_WEEKS = 26
+"""Fewest pre-period weeks to choose the regularisation by cross-validation; with fewer, the
+folds are too few and too short to choose anything but noise, and ``DEFAULT_SPEC`` is used."""
 
 
 @dataclass(frozen=True)
@@ -184,11 +187,13 @@ def cv_splits(n: int, block: int) -> list[tuple[np.ndarray, np.ndarray]]:
 def choose_spec(x_pre: np.ndarray, y_pre: np.ndarray, scale: np.ndarray, block: int) -> FitSpec:
     """Pick the penalty, then whether to ridge-augment, by time-series cross-validation.
 
-    With too few pre-period weeks to cross-validate, the size-weight penalty of 1 (a middle
+    With fewer than ``MIN_CV_WEEKS`` pre-period weeks, the size-weight penalty of 1 (a middle
     ground between the plain synthetic control and the ratio of totals) is used, unaugmented.
     """
-    if x_pre.shape[1] < 2 or not cv_splits(len(y_pre), block):
-        return FitSpec(penalty=1.0 if x_pre.shape[1] >= 2 else 0.0)
+    if x_pre.shape[1] < 2:
+        return FitSpec()
+    if len(y_pre) < MIN_CV_WEEKS or not cv_splits(len(y_pre), block):
+        return FitSpec(penalty=1.0)
     errors = {p: cv_error(x_pre, y_pre, scale, FitSpec(p), block) for p in PENALTY_GRID}
     penalty = min(errors, key=errors.get)
     base = errors[penalty]

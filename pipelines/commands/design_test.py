@@ -130,6 +130,8 @@ def paid_channels(conn: duckdb.DuckDBPyConnection) -> list[str]:
 
 def format_next(rows: list[dict], min_cell: int, names) -> str:
     """The lines ``design-test --next`` prints from ``marts.next_experiments`` rows."""
+    from pipelines.dashboards.page import share
+
     if not rows:
         return "no proposal yet: run `clearcount refresh` (it needs a converged model fit)"
     lines = [
@@ -145,8 +147,8 @@ def format_next(rows: list[dict], min_cell: int, names) -> str:
             f"{', '.join(names(tuple(r['treatment_geos'])))}",
             f"   control markets: {len(r['control_geos'])}; minimum detectable effect "
             f"{count_text(r['mde_new_patients'], min_cell)} new patients; expected effect "
-            f"{count_text(r['expected_lift'], min_cell)} (conclusive in about "
-            f"{r['detection_probability']:.0%} of simulated outcomes)",
+            f"{count_text(r['expected_lift'], min_cell)} (conclusive in "
+            f"{share(r['detection_probability'])} of simulated outcomes)",
             f"   PAC 90% interval now ${r['pac_lo']:,.0f} - ${r['pac_hi']:,.0f}; expected after "
             f"the test ${r['expected_pac_lo']:,.0f} - ${r['expected_pac_hi']:,.0f} "
             f"({max(r['width_reduction'], 0.0):.0%} narrower)",

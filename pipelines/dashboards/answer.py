@@ -25,6 +25,7 @@ from pipelines.dashboards.page import (
     label,
     log_ticks,
     pct,
+    share,
     usd,
     usd_short,
 )
@@ -110,14 +111,14 @@ def pac_figure(pac: pl.DataFrame, ctx: PageContext) -> str:
         fig.add_trace(
             go.Scatter(
                 x=[r["geo_test_pac"] for r, _ in closed], y=[n for _, n in closed],
-                mode="markers", name="geo test (90% interval)",
+                mode="markers", name="geo test, test weeks only (90% interval)",
                 marker={"color": COLORS["actual"], "size": 9, "symbol": "square"},
                 error_x={"type": "data", "symmetric": False, "color": COLORS["actual"],
                          "array": [(r["geo_test_pac_hi"] or r["geo_test_pac"]) - r["geo_test_pac"]
                                    for r, _ in closed],
                          "arrayminus": [r["geo_test_pac"] - (r["geo_test_pac_lo"] or r["geo_test_pac"])
                                         for r, _ in closed]},
-                hovertemplate="%{y}: geo test PAC %{x:$,.0f}<extra></extra>",
+                hovertemplate="%{y}: geo test PAC %{x:$,.0f} (test weeks, excludes carry-over)<extra></extra>",
             )
         )  # fmt: skip
     open_ended = [
@@ -155,20 +156,11 @@ def pac_figure(pac: pl.DataFrame, ctx: PageContext) -> str:
     return figure_html(fig, "fig-pac")
 
 
-def _share(prob: float) -> str:
-    """A probability as people read it: never "100%" or "0%" of a finite set of draws."""
-    if prob > 0.99:
-        return "over 99%"
-    if prob < 0.01:
-        return "under 1%"
-    return pct(prob)
-
-
 def _confidence(prob: float | None) -> str:
     if not _ok(prob):
         return ""
     if prob >= 0.95:
-        return f"Confident: the plan beats current spend in {_share(prob)} of posterior draws."
+        return f"Confident: the plan beats current spend in {share(prob)} of posterior draws."
     if prob >= 0.8:
         return f"Likely better: the plan beats current spend in {pct(prob)} of posterior draws."
     return (
@@ -303,7 +295,7 @@ def objective_text(budget: pl.DataFrame) -> str:
         " A cautious plan, maximising the worst 10% of outcomes (CVaR), gains "
         f"{count(gain)} new patients (90% interval {count(first['cautious_gain_new_patients_lo'])}"
         f" to {count(first['cautious_gain_new_patients_hi'])}) and beats current spend in "
-        f"{_share(first['cautious_prob_beats_current'])} of draws; "
+        f"{share(first['cautious_prob_beats_current'])} of draws; "
     )
     text += (
         f"it differs from the plan shown on {esc(_names(moved))} (see the budget table)."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.commands.rejections import fixes
 from pipelines.dashboards.data import DashboardData
 from pipelines.dashboards.page import (
     count,
@@ -65,6 +66,7 @@ def scans_table(scans: pl.DataFrame) -> str:
                 ),
             ),
             ("rules", "rules hit (rule(column)=rows)", lambda v: esc(v) if v else "none"),
+            ("rules", "what to do", lambda v: "<br>".join(esc(f) for f in fixes(v)) or "–"),
         ],
         table_id="scans-table",
     )
@@ -147,7 +149,9 @@ def render(data: DashboardData) -> str:
         "individual-level ever enters it.</p>"
         '<p class="note">Every landing file is scanned before any of it is loaded. A file that '
         "breaks a rule is rejected whole and the warehouse keeps its previous data. Rejections "
-        "name the file, rule, column and number of rows hit, never a value.</p>"
+        "name the file, rule, column and number of rows hit, never a value, and say what to "
+        "do. Only CSV (UTF-8) and Parquet files are read: save spreadsheets in one of those "
+        "formats.</p>"
     )
     parts = [
         section("Privacy rules in force", rule, "rules"),

@@ -48,6 +48,22 @@ def pac_text(row: dict) -> str:
     return f"{usd(row['pac'])} ({interval(row['pac_lo'], row['pac_hi'], usd)})"
 
 
+def carryover_text(r: dict) -> str:
+    """The test's effect and PAC with the carry-over weeks after it, or why there are none."""
+    weeks = r.get("carryover_weeks")
+    if not weeks:
+        return "<p>Carry-over after the test: not measured (no weeks of data after it yet).</p>"
+    return (
+        f"<p>With {count(weeks)} week(s) of carry-over after the test: "
+        f"{count(r['incremental_new_patients_with_carryover'])} new patients caused "
+        f"(90% interval {count(r['incremental_new_patients_with_carryover_lo'])} to "
+        f"{count(r['incremental_new_patients_with_carryover_hi'])}), PAC "
+        f"{usd(r['pac_with_carryover'])} "
+        f"({interval(r['pac_with_carryover_lo'], r['pac_with_carryover_hi'], usd)}): the PAC "
+        "comparable with the MMM's.</p>"
+    )
+
+
 def results_table(res: pl.DataFrame) -> str:
     frame = res.with_columns(
         pl.struct(["incremental_new_patients_lo", "incremental_new_patients_hi"]).alias("inc_int"),
@@ -76,7 +92,7 @@ def results_table(res: pl.DataFrame) -> str:
             ("lift_pct", "lift", lambda v: num(v, 1) + "%" if v is not None else "–"),
             ("p_value", "p-value", lambda v: num(v, 2)),
             ("incremental_spend", "spend difference", usd),
-            ("pac_shown", "PAC (90% interval)", pac_text),
+            ("pac_shown", "PAC, test weeks only (90% interval)", pac_text),
             ("method", "method", lambda v: esc((v or "").replace("_", " ").replace("+", " + "))),
         ],
         table_id="geo-results-table",
@@ -213,7 +229,10 @@ def render(data: DashboardData) -> str:
                 "Geo test results",
                 '<p class="note">New patients caused = treated markets minus their '
                 "counterfactual (built from control markets) during the test; positive when the "
-                "channel works. PAC = spend difference / new patients caused.</p>"
+                "channel works. PAC = spend difference / new patients caused during the test: it "
+                "excludes carry-over (patients the changed spend still moves after the test "
+                "ends), so it reads higher than the MMM's PAC; each test below also gives its PAC "
+                "with up to 8 weeks of carry-over, the one comparable with the MMM's.</p>"
                 + results_table(res),
                 "results",
             )
@@ -247,8 +266,9 @@ def render(data: DashboardData) -> str:
                 f"{count(r['incremental_new_patients'])} new patients caused "
                 f"(90% interval {count(r['incremental_new_patients_lo'])} to "
                 f"{count(r['incremental_new_patients_hi'])}), p = {num(r['p_value'], 2)}, "
-                f"PAC {pac_text(r)}.</p>"
+                f"PAC {pac_text(r)}, excluding carry-over.</p>"
             )
+            body += carryover_text(r)
             series = (
                 data.geo_series.filter(pl.col("test_id") == tid)
                 if not data.geo_series.is_empty()

@@ -85,7 +85,9 @@ def headline(row: dict, plan: dict | None) -> str:
             )
             text += (
                 f" Its latest geo test measured {usd(row['geo_test_pac'])} "
-                f"({between(row['geo_test_pac_lo'], row['geo_test_pac_hi'], usd)}), "
+                f"({between(row['geo_test_pac_lo'], row['geo_test_pac_hi'], usd)}) over its test "
+                "weeks (excluding carry-over after the test, so it reads high; see the geo tests "
+                "page for the PAC with carry-over), "
                 + ("consistent with the model." if agrees else "which the model does not match.")
             )
     if plan and _ok(plan.get("current_spend")) and plan["current_spend"] > 0:

@@ -18,6 +18,7 @@ from pipelines.dashboards.page import (
     label,
     pct,
     section,
+    share,
     table_html,
     usd,
 )
@@ -32,7 +33,9 @@ RANKING_NOTE = (
     "is expected to narrow its 90% PAC interval (relative to the PAC): the budget most in doubt "
     "that one test would settle. The expected interval is simulated from the model's posterior "
     "draws: a test outcome is drawn from the model, the draws are reweighted by how well they "
-    "predict it, and the interval is read off, averaged over 400 simulated outcomes."
+    "predict it, and the interval is read off, averaged over 400 simulated outcomes. Where "
+    "the default 8-week test would rarely be conclusive, a 13-week test in twice the markets "
+    "is designed too, and the one that teaches more is shown."
 )
 
 
@@ -51,11 +54,12 @@ def proposal_text(row: dict, data: DashboardData) -> str:
         else f"adds about {usd(row['spend_change'])} of spend and should bring about "
         f"{count(row['expected_lift'])} more new patients"
     )
+    article = "An" if str(row["weeks"]).startswith(("8", "11", "18")) else "A"
     return esc(
-        f"A {row['weeks']}-week {_design(row)} of {label(row['channel'])} in "
+        f"{article} {row['weeks']}-week {_design(row)} of {label(row['channel'])} in "
         f"{len(treated)} markets ({', '.join(treated)}), against {n_controls} control markets. "
         f"It {action}; it detects an effect of {count(row['mde_new_patients'])} new patients or "
-        f"more, and would be conclusive in about {pct(row['detection_probability'])} of "
+        f"more, and would be conclusive in {share(row['detection_probability'])} of simulated "
         f"outcomes. {label(row['channel'])}'s PAC interval, {usd(row['pac_lo'])} – "
         f"{usd(row['pac_hi'])} today, is expected to narrow to {usd(row['expected_pac_lo'])} – "
         f"{usd(row['expected_pac_hi'])} ({pct(max(row['width_reduction'], 0.0))} narrower)."
@@ -121,9 +125,8 @@ def next_experiment_section(data: DashboardData) -> str:
             )
         else:
             then = (
-                "No other channel's test of this size would narrow its interval by "
-                f"{pct(LEARNS)} or more: their expected effects are below what such a test "
-                "detects, so they need longer tests or more markets."
+                f"No other channel's test would narrow its interval by {pct(LEARNS)} or more: "
+                "their expected effects are below what a geo test in these markets can detect."
             )
         body += (
             f'<p class="note">{then} Every channel\'s test is on the '

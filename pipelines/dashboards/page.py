@@ -171,6 +171,17 @@ def pct(value: float | None, decimals: int = 0) -> str:
     return "–" if _missing(value) else f"{100 * value:.{decimals}f}%"
 
 
+def share(prob: float | None) -> str:
+    """A probability over posterior draws as people read it: never "100%" or "0%"."""
+    if _missing(prob):
+        return "–"
+    if prob > 0.99:
+        return "over 99%"
+    if prob < 0.01:
+        return "under 1%"
+    return pct(prob)
+
+
 def interval(lo: float | None, hi: float | None, fmt: Callable[[Any], str]) -> str:
     """``lo – hi`` with ``fmt``; one en dash when both are missing; "lo or more" when the upper
     end is unbounded (e.g. a PAC whose effect interval reaches zero)."""

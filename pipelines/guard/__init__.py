@@ -1,7 +1,9 @@
-"""The privacy guard: no individual-level identifier reaches the warehouse (CONTRACT.md s.3).
+"""The privacy guard: no individual-level identifier reaches the warehouse (CONTRACT.md s.3;
+every rule is described in docs/guard_rules.md).
 
-``scan_file(path, feed, known_geos)`` returns a ``ScanResult``: the file's sha256, rows, verdict
-and the rules that fired per column, as counts only.
+``scan_file(path, feed, known_geos)`` copies the file into a quarantine, scans the copy and
+returns a ``ScanResult``: the file's sha256, rows, verdict and the rules that fired per column,
+as counts only.
 """
 
 from pipelines.guard.errors import GuardError

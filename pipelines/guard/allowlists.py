@@ -116,6 +116,6 @@ MAX_IMPRESSIONS_PER_HEAD = 1_000
 """Impressions per person per week of one channel in one market, at most
 (``impressions_per_head``)."""
 
-MAX_CONTROL_VALUE = 100_000_000
+MAX_CONTROL_VALUE = 10_000_000
 """Largest absolute value of a control variable (``implausible_value``): controls are rates,
 indices and temperatures, not identifiers."""

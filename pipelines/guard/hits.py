@@ -49,10 +49,16 @@ RULE_ORDER: tuple[str, ...] = (
     "card_number",
     "date_of_birth",
     "street_address",
+    "person_name",
+    "mrn",
+    "age_over_89",
+    "encoded_text",
 )
 """Every rule id the guard reports, in the order hits are listed."""
 
-STRUCTURE_RULES = frozenset({"unreadable", "missing_column", "unknown_column", "identifier_column"})
+STRUCTURE_RULES = frozenset(
+    {"unreadable", "missing_column", "unknown_column", "identifier_column", "bad_parquet_type"}
+)
 
 
 @dataclass

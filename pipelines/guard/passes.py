@@ -54,10 +54,12 @@ def header_is_data(conn: duckdb.DuckDBPyConnection, names: list[str]) -> bool:
     return any(count > 0 for count in pattern_counts(conn, names).values())
 
 
-def pattern_counts(conn: duckdb.DuckDBPyConnection, cells: list[str]) -> dict[str, int]:
+def pattern_counts(
+    conn: duckdb.DuckDBPyConnection, cells: list[str], text: bool = True
+) -> dict[str, int]:
     """How many of ``cells`` (texts that are not column values: header cells, a file name)
-    each value pattern of ``value_rules.sql`` matches."""
-    insert_cells(conn, cells, create=True)
+    each value pattern of ``value_rules.sql`` matches (``text``: see ``insert_cells``)."""
+    insert_cells(conn, cells, create=True, text=text)
     if not all(c.isascii() for c in cells):
         run(conn, snippets(CHECKS)["normalise"])
     cursor = conn.execute(value_rules_sql())
@@ -69,17 +71,34 @@ def pattern_counts(conn: duckdb.DuckDBPyConnection, cells: list[str]) -> dict[st
     return totals
 
 
-def file_name(conn: duckdb.DuckDBPyConnection, name: str, hits: Hits) -> bool:
+FILE_NAME_COL = -1
+"""The ``col`` under which the file's name is matched by the value patterns."""
+
+
+def file_name_cells(name: str) -> list[str]:
+    """The texts the value patterns read for a file name: as it is, and with ``_`` as ``.``."""
+    return [name, name.replace("_", ".")]
+
+
+def file_name(
+    conn: duckdb.DuckDBPyConnection, name: str, hits: Hits, counts: dict[str, int] | None = None
+) -> bool:
     """The file-name rules: ``bad_file_name`` when the name is off the allowlist, and each
-    value pattern that matches the name (``email(file_name)=1``; ``_`` also read as ``.``).
+    value pattern that matches the name (``email(file_name)=1``).
+
+    Args:
+        counts: the value patterns' counts for the name when ``value_rules`` already matched it;
+            None matches it here.
 
     Returns:
         True when a value pattern matched (the name is then withheld wherever it is shown).
     """
     if not name_on_allowlist(name):
         hits.add("bad_file_name", None, 1)
+    if counts is None:
+        counts = pattern_counts(conn, file_name_cells(name), text=False)
     matched = False
-    for rule, count in pattern_counts(conn, [name, name.replace("_", ".")]).items():
+    for rule, count in counts.items():
         if count:
             hits.add(rule, "file_name", 1)
             matched = True
@@ -94,8 +113,18 @@ def _temp_list(conn: duckdb.DuckDBPyConnection, table: str, column: str, values:
     ).fetchall()
 
 
-def insert_cells(conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool) -> None:
-    """Add header cells to guard_values as (position, text, 1, false), passed as parameters."""
+def insert_cells(
+    conn: duckdb.DuckDBPyConnection,
+    cells: list[str],
+    create: bool,
+    text: bool = True,
+    col: int | None = None,
+) -> None:
+    """Add cells to guard_values as (position or ``col``, cell, 1, ``text``), passed as
+    parameters.
+
+    ``text`` holds header cells to the text-field patterns too (a compact date in a header cell
+    means the header row is data); file names are not (``spend_20240108.csv``)."""
     if create:
         run(
             conn,
@@ -103,9 +132,9 @@ def insert_cells(conn: duckdb.DuckDBPyConnection, cells: list[str], create: bool
             "(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN)",
         )
     conn.execute(
-        "INSERT INTO guard_values SELECT generate_subscripts($1::VARCHAR[], 1) - 1, "
-        "unnest($1::VARCHAR[]), 1, false",
-        [list(cells)],
+        "INSERT INTO guard_values SELECT coalesce($3, generate_subscripts($1::VARCHAR[], 1) - 1), "
+        "unnest($1::VARCHAR[]), 1, $2",
+        [list(cells), text, col],
     ).fetchall()
     run(conn, "DELETE FROM guard_values WHERE v IS NULL OR v = ''")
 
@@ -351,9 +380,13 @@ def value_rules(
     hits: Hits,
     ascii_only: bool,
     header_cells: list[str] | None = None,
-) -> None:
+    name: str | None = None,
+) -> dict[str, int]:
     """Value patterns over the distinct values of every scanned column (typed columns: only
-    the values that fail their type).
+    the values that fail their type), and over the file's ``name`` in the same pass.
+
+    Returns:
+        The patterns' counts for the file name (all 0 when ``name`` is None).
 
     When the file is already rejected by its structure (no header row, unknown or identifier
     columns), columns are scanned in file order while their distinct values add up to at most
@@ -391,17 +424,25 @@ def value_rules(
         fill(snippets(CHECKS)["values"], scope=where, text_cols=", ".join(text_cols) or "NULL"),
     )
     if header_cells is not None:
-        insert_cells(conn, header_cells, create=False)
+        insert_cells(conn, header_cells, create=False, text=False)
         skipped = [str(c.position) for c in cols if c.identifier]
         if skipped:
             run(conn, f"DELETE FROM guard_values WHERE col IN ({', '.join(skipped)})")
         ascii_only = ascii_only and all(c.isascii() for c in header_cells)
+    if name is not None:
+        insert_cells(conn, file_name_cells(name), create=False, text=False, col=FILE_NAME_COL)
+        ascii_only = ascii_only and name.isascii()
     if not ascii_only:
         run(conn, snippets(CHECKS)["normalise"])
     cursor = conn.execute(value_rules_sql())
     rule_names = [d[0] for d in cursor.description][1:]
     shown = {c.position: c for c in cols}
+    name_counts = dict.fromkeys(rule_names, 0)
     for row in cursor.fetchall():
+        if int(row[0]) == FILE_NAME_COL:
+            name_counts = {r: int(n) for r, n in zip(rule_names, row[1:], strict=True)}
+            continue
         col = shown[int(row[0])]
         for rule, count in zip(rule_names, row[1:], strict=True):
             hits.add(rule, col.shown, int(count), col.position)
+    return name_counts

@@ -6,7 +6,7 @@ safe for display) and how many rows hit it. A ``ScanResult`` collects the hits o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.feeds import FEEDS
@@ -57,7 +57,7 @@ class ScanResult:
     """The guard's verdict on one landing file.
 
     Attributes:
-        path: the scanned file.
+        path: the landing file (never printed: use ``file_name``).
         file_name: the text that may be shown for its name (``pipelines.guard.file_names``):
             the name itself, escaped, or withheld.
         sha256: hex digest of the file's bytes (empty when the file could not be opened).
@@ -69,7 +69,7 @@ class ScanResult:
             already rejected by its structure (see ``pipelines.guard.scan``).
     """
 
-    path: Path
+    path: Path = field(repr=False)  # the landing path: its name may hold an identifier
     file_name: str
     sha256: str
     feed: str

@@ -1,11 +1,16 @@
-"""The privacy guard's scan of one landing file (CONTRACT.md section 3).
+"""The privacy guard's scan of one landing file (CONTRACT.md section 3, docs/guard_rules.md).
 
-``scan_file`` reads the file as text into a private in-memory DuckDB (never the warehouse),
-checks the feed's column contract, types, Mondays, keys, totals, geos and the Safe Harbor ZIP
-rules, and looks for individual-level values (e-mail, phone, SSN, ...) in every text column after
-NFKC normalisation. It returns counts per (rule, column), never a value. The rule passes are
-in ``pipelines.guard.passes`` and their SQL in ``sql/guard/``: ``column_rules.sql`` (types),
-``checks.sql`` (keys, totals, geos, markets) and ``value_rules.sql`` (value patterns).
+``scan_file`` first copies the landing file into a content-addressed quarantine (its bytes are
+read once, ``pipelines.guard.quarantine``), then reads that copy as text into a private in-memory
+DuckDB (never the warehouse). It checks, in two layers: first what an aggregate feed may hold
+(the feed's columns, types, Mondays, keys, totals, geos, an allowlist per text field, the Safe
+Harbor market rules, cardinality bounds per dimension, plausibility bounds per number, Parquet
+physical types, the file-name allowlist); then value patterns for individual-level values
+(e-mail, phone, SSN, names, ...) in every text value after Unicode normalisation, which name
+what a rejected value looked like. It returns counts per (rule, column), never a value. The
+rule passes are in ``pipelines.guard.passes`` and their SQL in ``sql/guard/``:
+``column_rules.sql`` (types and field allowlists), ``checks.sql`` (keys, totals, geos, markets,
+bounds) and ``value_rules.sql`` (value patterns).
 
 Which columns the value patterns read: every text-like column (``text``, ``geo``, ``slug``,
 ``enum`` and any column not in the contract) in full; for numeric and date columns only the
@@ -15,7 +20,9 @@ whose name is identifier-like (``Caller Name``, ``Recording URL``, ``Start Time`
 ``identifier_column`` and its values are not pattern-scanned: the file is rejected by its header
 already, and skipping the column keeps an individual-level export of a million rows within a few
 seconds. Such columns are listed in ``ScanResult.unscanned``; every rule that fired on every
-other column is reported.
+other column is reported. Columns are named only by the contract's column names, others as
+``column#N``; the file's name is shown as it is, escaped or withheld
+(``pipelines.guard.file_names``).
 """
 
 from __future__ import annotations
@@ -48,8 +55,10 @@ def scan_file(
             there; or a file already admitted to the quarantine (``pipelines.guard.quarantine``),
             whose copy is scanned as it is.
         feed: the feed name (a key of ``pipelines.feeds.FEEDS``).
-        known_geos: geo codes of the ``markets`` feed; None skips the ``unknown_geo`` rule (for a
-            markets file, or when no markets feed exists).
+        known_geos: geo codes of the ``markets`` feed, or a mapping of them to their populations
+            (counts, spend and impressions are then bounded per head of the row's market);
+            None skips the ``unknown_geo`` rule (for a markets file, or when no markets feed
+            exists).
 
     Returns:
         The verdict with counts per (rule, column). Never a value from the file.
@@ -75,10 +84,11 @@ def _scan_copy(copy: Quarantined, feed: str, known_geos: Collection[str] | None)
     conn = duckdb.connect(":memory:")
     try:
         run(conn, "SET preserve_insertion_order = false; SET enable_progress_bar = false")
-        normalise.register(conn)
+        if not (copy.ascii and copy.name.isascii()):
+            normalise.register(conn)  # only non-ASCII text needs NFKC
         hits = Hits()
-        rows, unscanned = _scan(conn, copy, FEEDS[feed], known_geos, hits)
-        name_hit = passes.file_name(conn, copy.name, hits)
+        rows, unscanned, name_counts = _scan(conn, copy, FEEDS[feed], known_geos, hits)
+        name_hit = passes.file_name(conn, copy.name, hits, name_counts)
     except Exception as error:  # DuckDB and library messages may quote a row: never pass them on
         kind = type(error).__name__
         raise GuardError(
@@ -103,8 +113,9 @@ def _scan(
     feed: Feed,
     known_geos: Collection[str] | None,
     hits: Hits,
-) -> tuple[int, tuple[str, ...]]:
-    """Every rule over the copy; returns (data rows, display names of unscanned columns)."""
+) -> tuple[int, tuple[str, ...], dict[str, int] | None]:
+    """Every rule over the copy; returns the data rows, the display names of unscanned columns
+    and the value patterns' counts for the file name (None when the file was unreadable)."""
     path = copy.path
     headerless = False
     kinds: list[str] | None = None
@@ -124,15 +135,17 @@ def _scan(
             )
     except Unreadable:
         hits.add("unreadable", None, 0)
-        return 0, ()
+        return 0, (), None
 
     if headerless:
         # The first line is data: name no column by its "header" text, scan it as data too.
         hits.add("unreadable", None, rows + 1)
         cols = [ScanColumn(i, f"c{i}", f"column#{i + 1}", None) for i in range(len(names))]
         passes.distinct(conn, cols)
-        passes.value_rules(conn, cols, hits, copy.ascii, header_cells=names)
-        return rows + 1, tuple(c.shown for c in cols if c.identifier)
+        name_counts = passes.value_rules(
+            conn, cols, hits, copy.ascii, header_cells=names, name=copy.name
+        )
+        return rows + 1, tuple(c.shown for c in cols if c.identifier), name_counts
 
     cols = _structure(names, feed, rows, hits)
     if kinds is not None:
@@ -140,8 +153,8 @@ def _scan(
     passes.distinct(conn, cols)
     passes.column_rules(conn, cols, hits)
     passes.checks(conn, feed, cols, hits, known_geos)
-    passes.value_rules(conn, cols, hits, copy.ascii)
-    return rows, tuple(c.shown for c in cols if c.identifier)
+    name_counts = passes.value_rules(conn, cols, hits, copy.ascii, name=copy.name)
+    return rows, tuple(c.shown for c in cols if c.identifier), name_counts
 
 
 def _structure(names: list[str], feed: Feed, rows: int, hits: Hits) -> list[ScanColumn]:

@@ -24,9 +24,14 @@ WITH flags AS (
             '(?i)([a-z0-9._%+\-]+\s*(@|\[at\]|\(at\)|\{at\}|%40|&#0*64;|&#x0*40;|&commat;)\s*[a-z0-9\-]+(\s*(\.|\[dot\]|\(dot\))\s*[a-z0-9\-]+)*\s*(\.|\[dot\]|\(dot\))\s*[a-z]{2,}|(^|[^a-z])[a-z0-9.]+[\s_\-]+at[\s_\-]+[a-z0-9\-]+([\s_\-]+dot[\s_\-]+[a-z0-9\-]+)*[\s_\-]+dot[\s_\-]+[a-z]{2,}|(^|[^a-z])[a-z0-9.]+[\s_\-]+at[\s_\-]+[a-z0-9\-]+\.(com|org|net|edu|gov|us|io|co|info|biz|me)([^a-z]|$))'
         ) AS email,
         -- phone: North American (formatted or a bare run of 10/11 digits), 7-digit local with a
-        -- dash, E.164 / international with a leading +, and national numbers with a trunk 0
-        -- (020 7946 0958)
-        regexp_matches(v, '(?:(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$))|(?:(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$))|(?:(^|[^0-9.\-])\(?0[0-9]{2,4}\)?[\s\-][0-9]{3,4}[\s\-]?[0-9]{3,4}([^0-9.\-]|$))|(?:(^|[^0-9])[0-9]{2}([\s.\-][0-9]{2}){4}([^0-9]|$))') AS phone,
+        -- dash, E.164 / international with a leading +, national numbers with a trunk 0
+        -- (020 7946 0958), 2-digit groups
+        regexp_matches(v, '(?:(^|[^0-9])(\+?1[\s.\-]?)?(\([0-9]{3}\)|[0-9]{3})[\s.\-]?[0-9]{3}[\s.\-]?[0-9]{4}([^0-9]|$))|(?:(^|[^0-9.\-])[0-9]{3}-[0-9]{4}([^0-9\-]|$))|(?:(^|[^0-9a-zA-Z])\+[1-9]([\s.\-()]{0,2}[0-9]){7,14}([^0-9]|$))|(?:(^|[^0-9.\-])\(?0[0-9]{2,4}\)?[\s\-][0-9]{3,4}[\s\-]?[0-9]{3,4}([^0-9.\-]|$))|(?:(^|[^0-9])[0-9]{2}([\s.\-][0-9]{2}){4}([^0-9]|$))')
+            -- or 10 to 11 digits in one chain, whatever separates them ("6 1 7 5 5 5 0 1 4 2")
+            OR len(list_filter(
+                regexp_extract_all(v, '[0-9]+([\s.\-/,()]{1,2}[0-9]+)+'),
+                lambda c: length(regexp_replace(c, '[^0-9]', '', 'g')) BETWEEN 10 AND 11
+            )) > 0 AS phone,
         -- social security number: dashed, dotted or spaced 3-2-4, or a bare run of exactly 9 digits
         regexp_matches(v, '(?:(^|[^0-9])[0-9]{3}([\-\s.])[0-9]{2}([\-\s.])[0-9]{4}([^0-9]|$))|(?:(^|[^0-9A-Za-z.,])[0-9]{9}([^0-9A-Za-z.,]|$))') AS ssn,
         -- IPv4 (dotted quad) and IPv6 (eight groups, or compressed with ::)
@@ -64,8 +69,12 @@ WITH flags AS (
         -- an age over 89 (Safe Harbor identifier): "age 93", "93 y/o", "93-year-old"
         regexp_matches(v, '(?i:(^|[^a-z])(age|aged|ages)[\s_:\-]*(9[0-9]|1[0-2][0-9])([^0-9]|$))|(?i:(^|[^0-9])(9[0-9]|1[0-2][0-9])[\s_\-]*(y/?o|yo|(yrs?|years?)[\s_\-]*old)([^a-z]|$))') AS age_over_89,
         -- encoded text: percent escapes, HTML entities, base64 or similar tokens mixing cases
-        -- and digits
+        -- and digits, long hex strings (hex-encoded text)
         regexp_matches(v, '%[0-9A-Fa-f]{2}|&#?[A-Za-z0-9]{2,8};')
+            OR len(list_filter(
+                regexp_extract_all(v, '[0-9A-Fa-f]{18,}'),
+                lambda tok: regexp_matches(tok, '[0-9]') AND regexp_matches(tok, '[A-Fa-f]')
+            )) > 0
             OR len(list_filter(
                 regexp_extract_all(v, '[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9+/]{8,}={1,2}'),
                 lambda tok: regexp_matches(tok, '[A-Z]') AND regexp_matches(tok, '[a-z]')

@@ -31,7 +31,7 @@ GROUP_ASSETS = {
     "ingest": ["markets", "spend", "calls", "bookings", "experiments", "controls", "weekly_panel"],
     "geo": ["geo_test_results"],
     "mmm": ["mmm_fit"],
-    "marts": ["pac_by_channel", "budget_plan"],
+    "marts": ["pac_by_channel", "budget_plan", "next_experiments"],
     "dashboards": ["dashboards"],
 }
 
@@ -166,15 +166,15 @@ def test_the_ui_shows_the_run_of_clearcount_refresh(browser, refreshed, tmp_path
             page.get_by_text("weekly_refresh").first.wait_for()
             body = page.locator("body").inner_text()
             assert "Success" in body, "the refresh's run is listed as a success"
-            page.screenshot(path=str(tmp_path / "dagster_runs.png"))
+            shots = Path(refreshed["CLEARCOUNT_OUTPUT_DIR"]) / "screenshots"
+            shots.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shots / "dagster_runs.png"))
             page.goto(base + "/assets/pac_by_channel")
             page.get_by_text("refreshes_in_history").first.wait_for()
             assert "Never materialized" not in page.locator("body").inner_text()
             page.goto(base + "/assets/mmm_fit?view=checks")
             page.get_by_text("mmm_converged").first.wait_for()
             page.get_by_text(re.compile("^Passed$")).first.wait_for()
-            shots = Path(refreshed["CLEARCOUNT_OUTPUT_DIR"]) / "screenshots"
-            shots.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shots / "dagster_mmm_checks.png"))
         finally:
             context.close()

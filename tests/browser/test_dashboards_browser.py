@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.dashboards import read_dashboard_data, render_pages, write_pages
-from pipelines.dashboards.page import PAGES, count, usd
+from pipelines.dashboards.page import PAGES, count, label, usd
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,12 +28,19 @@ class Watch:
 
 
 def open_page(browser, path: Path):
-    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     watch = Watch(page)
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
     return context, page, watch
+
+
+def screenshots(env: dict[str, str]) -> Path:
+    """Where the tests save what each page looks like at 1440 px (first screen and full)."""
+    shots = Path(env["CLEARCOUNT_OUTPUT_DIR"]) / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
 
 
 def dashboards_dir(env: dict[str, str]) -> Path:
@@ -63,9 +70,9 @@ def test_page_loads_offline_and_renders(browser, refreshed, name):
         assert all(s > 20 for s in sizes), f"{name}: an empty chart {sizes}"
         assert page.locator("#refreshed-at").inner_text() != "unknown"
         assert " to " in page.locator("#window").inner_text()
-        shots = Path(refreshed["CLEARCOUNT_OUTPUT_DIR"]) / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
+        shots = screenshots(refreshed)
         page.screenshot(path=str(shots / f"{name.removesuffix('.html')}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"{name.removesuffix('.html')}_first_screen.png"))
         assert watch.errors == [], f"{name}: console errors {watch.errors[:3]}"
         assert watch.remote == [], f"{name}: requests left file:// {watch.remote[:3]}"
     finally:
@@ -98,10 +105,11 @@ def test_numbers_for_a_channel_equal_the_warehouse(browser, refreshed):
             f'#budget-table tr[data-key="{channel}"] td[data-col="recommended_spend"]'
         )
         assert budget_cell.inner_text().strip() == usd(plan[0])
-        # the chart plots the same PAC
-        xs = page.evaluate("() => document.getElementById('fig-pac').data[0].x")
-        ys = page.evaluate("() => document.getElementById('fig-pac').data[0].y")
-        assert xs[ys.index(channel)] == pytest.approx(pac)
+        # the chart plots the same PAC, in the channel's own trace
+        xs = page.evaluate(
+            f"() => document.getElementById('fig-pac').data.find(t => t.meta === '{channel}').x"
+        )
+        assert xs == [pytest.approx(pac)]
     finally:
         context.close()
 
@@ -163,10 +171,162 @@ def test_a_planted_small_cell_is_not_shown(browser, refreshed, tmp_path):
         shown = row.locator('td[data-col="last_touch_new_patients"]').inner_text().strip()
         assert shown != "7"
         assert row.locator('td[data-col="last_touch_pac"]').inner_text().strip() == "–"
-        lt = page.evaluate(
-            "() => document.getElementById('fig-pac').data.find(t => t.name === 'last touch').x"
+        trace = page.evaluate(
+            "() => document.getElementById('fig-pac').data"
+            ".find(t => t.name === 'last-touch credit')"
         )
-        ys = page.evaluate("() => document.getElementById('fig-pac').data[0].y")
-        assert lt[ys.index(channel)] is None
+        assert trace["x"][trace["y"].index(label(channel))] is None
+    finally:
+        context.close()
+
+
+def test_first_screen_holds_the_ranked_pac_chart_and_the_recommendation(browser, refreshed):
+    context, page, _ = open_page(browser, dashboards_dir(refreshed) / "index.html")
+    try:
+        charts_rendered(page)
+        for selector in ("#fig-pac", "#recommendation", "#plan-gain", "#plan-constraints"):
+            box = page.locator(selector).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 900, selector
+        with duckdb.connect(refreshed["CLEARCOUNT_WAREHOUSE"], read_only=True) as conn:
+            order = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT channel FROM marts.pac_by_channel WHERE pac IS NOT NULL ORDER BY pac"
+                ).fetchall()
+            ]
+        # ranked: cheapest channel at the top of the chart
+        shown = page.evaluate("() => document.getElementById('fig-pac').layout.yaxis.categoryarray")
+        assert shown[::-1][: len(order)] == [label(c) for c in order]
+        text = page.locator("#recommendation").inner_text()
+        assert "new patients" in text and "posterior draws" in text
+    finally:
+        context.close()
+
+
+def test_an_inconclusive_test_renders_as_inconclusive(browser, refreshed, tmp_path):
+    """Each test shows the status of the mart; a test planted as inconclusive (its effect
+    interval made to include zero) reads as inconclusive on the summary and the geo page."""
+    planted = tmp_path / "planted.duckdb"
+    shutil.copy(refreshed["CLEARCOUNT_WAREHOUSE"], planted)
+    with duckdb.connect(str(planted)) as conn:
+        test_id, channel = conn.execute(
+            "SELECT test_id, channel FROM marts.geo_test_results ORDER BY test_id LIMIT 1"
+        ).fetchall()[0]
+        conn.execute(
+            "UPDATE marts.geo_test_results SET incremental_new_patients_lo = -50, "
+            "pac_hi = NULL, status = 'inconclusive' WHERE test_id = ?",
+            [test_id],
+        )
+        conn.execute(
+            "UPDATE marts.pac_by_channel SET geo_test_pac_hi = NULL, "
+            "geo_test_status = 'inconclusive' WHERE channel = ?",
+            [channel],
+        )
+        tests = dict(conn.execute("SELECT test_id, status FROM marts.geo_test_results").fetchall())
+        open_channels = [
+            r[0]
+            for r in conn.execute(
+                "SELECT channel FROM marts.pac_by_channel WHERE geo_test_status = 'inconclusive'"
+            ).fetchall()
+        ]
+        data = read_dashboard_data(conn, min_cell=11)
+    out = write_pages(render_pages(data), tmp_path / "dashboards")
+    assert channel in open_channels
+    context, page, _ = open_page(browser, out["geo_tests.html"])
+    try:
+        for tid, status in tests.items():
+            shown = page.locator(f"#test-{tid} .test-result").get_attribute("data-status")
+            assert shown == status, tid
+            row = page.locator(f'#geo-results-table tr[data-key="{tid}"]').inner_text()
+            assert status in row
+            if status == "inconclusive":
+                assert "not measured" in row
+        page.locator(f"#test-{test_id}").screenshot(
+            path=str(screenshots(refreshed) / "inconclusive_test.png")
+        )
+    finally:
+        context.close()
+    context, page, _ = open_page(browser, out["index.html"])
+    try:
+        charts_rendered(page)
+        for ch in open_channels:
+            row = page.locator(f'#pac-table tr[data-key="{ch}"]').inner_text()
+            assert "inconclusive" in row and "or more (open)" in row
+            head = page.locator(f'#headlines li[data-key="{ch}"]').inner_text()
+            assert "inconclusive" in head and "measured" not in head
+        names = page.evaluate("() => document.getElementById('fig-pac').data.map(t => t.name)")
+        assert "geo test inconclusive (no upper bound)" in names
+        page.locator("#answer").screenshot(
+            path=str(screenshots(refreshed) / "inconclusive_summary.png")
+        )
+    finally:
+        context.close()
+
+
+COLOUR_OF = {
+    "index.html": {
+        "fig-pac": "t => [[t.meta, t.marker.color]]",
+        "fig-budget": "t => t.type === 'bar' ? t.x.map((x, i) => [x, t.marker.color[i]]) : []",
+        "fig-shares": "t => t.x.map((x, i) => [x, t.marker.color[i]])",
+        "fig-media-baseline": "t => [[t.meta, t.line.color]]",
+    },
+    "model.html": {
+        "fig-response": "t => t.meta ? [[t.meta, t.line.color]] : []",
+        "fig-contributions": "t => [[t.meta, t.line.color]]",
+    },
+}
+"""Page -> chart -> JS mapping a trace to [channel (slug or label), colour] pairs."""
+
+
+def test_a_channel_has_one_colour_on_every_chart_of_every_page(browser, refreshed):
+    with duckdb.connect(refreshed["CLEARCOUNT_WAREHOUSE"], read_only=True) as conn:
+        rows = conn.execute("SELECT channel FROM marts.pac_by_channel").fetchall()
+    channels = [r[0] for r in rows]
+    by_label = {label(c): c for c in channels}
+    seen: dict[str, set[str]] = {c: set() for c in channels}
+    charts = 0
+    for name, figures in COLOUR_OF.items():
+        context, page, _ = open_page(browser, dashboards_dir(refreshed) / name)
+        try:
+            charts_rendered(page)
+            for fig, mapper in figures.items():
+                pairs = page.evaluate(
+                    f"() => document.getElementById('{fig}').data.flatMap({mapper})"
+                )
+                found = [(by_label.get(k, k), v) for k, v in pairs if by_label.get(k, k) in seen]
+                assert {c for c, _ in found} == set(channels), (name, fig)
+                for c, colour in found:
+                    seen[c].add(colour.lower())
+                charts += 1
+        finally:
+            context.close()
+    assert charts == 6
+    assert all(len(colours) == 1 for colours in seen.values()), seen
+    assert len({next(iter(v)) for v in seen.values()}) == len(channels), "colours are distinct"
+
+
+def test_the_next_experiment_appears(browser, refreshed):
+    with duckdb.connect(refreshed["CLEARCOUNT_WAREHOUSE"], read_only=True) as conn:
+        top = conn.execute(
+            "SELECT channel, weeks, design, expected_pac_lo, expected_pac_hi "
+            "FROM marts.next_experiments ORDER BY rank LIMIT 1"
+        ).fetchall()[0]
+        n = conn.execute("SELECT count(*) FROM marts.next_experiments").fetchall()[0][0]
+    channel, weeks, design, lo, hi = top
+    context, page, _ = open_page(browser, dashboards_dir(refreshed) / "index.html")
+    try:
+        heading = page.locator("#next h2").inner_text()
+        assert heading == f"Run this next: a geo test of {label(channel)}"
+        proposal = page.locator("#next-proposal").inner_text()
+        assert f"{weeks}-week" in proposal and f"{usd(lo)} – {usd(hi)}" in proposal
+        assert ("holdout" if design == "holdout" else "scale-up") in proposal
+        # market labels from the markets feed, not bare codes
+        assert "Service area" in proposal
+        page.locator("#next").screenshot(path=str(screenshots(refreshed) / "run_this_next.png"))
+    finally:
+        context.close()
+    context, page, _ = open_page(browser, dashboards_dir(refreshed) / "geo_tests.html")
+    try:
+        assert page.locator("#next-experiments-table tbody tr").count() == n
     finally:
         context.close()

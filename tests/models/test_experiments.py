@@ -3,16 +3,20 @@ made uncertain by construction; its test must rank first and calibrating with it
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from models.experiments import (
+    LONGER_WEEKS,
     Z_MDE,
     ProposedTest,
     calibrated_interval,
     lift_draws,
     rank_next_experiments,
     weighted_quantiles,
+    with_larger_tests,
 )
 from models.mmm.model import Priors, model_data
 from models.mmm.response import ResponseModel
@@ -143,3 +147,22 @@ def test_an_uninformative_test_teaches_nothing():
     lo0, hi0 = np.percentile(pac, [5, 95])
     assert lo == pytest.approx(lo0, rel=0.02) and hi == pytest.approx(hi0, rel=0.02)
     assert ess > 1900 and detect < 0.25
+
+
+def test_a_channel_whose_default_test_is_too_small_gets_a_longer_larger_one(world_posterior):
+    """The wide channel's default test detects only effects far above its own: a 13-week test
+    in twice the markets is designed with the geo design code and teaches more."""
+    world, post, _ = world_posterior
+    small = [
+        replace(t, mde_new_patients=t.mde_new_patients * (12.0 if t.channel == WIDE else 1.0))
+        for t in designs(world)
+    ]
+    default = {e.channel: e for e in rank_next_experiments(post, world.panel.geos, small)}
+    assert default[WIDE].detection_probability < 0.5
+    ranked = with_larger_tests(post, world.panel.geos, small, world.panel, n_channels=1)
+    wide = next(e for e in ranked if e.channel == WIDE)
+    assert wide.weeks == LONGER_WEEKS
+    assert len(wide.treatment_geos) == min(2 * len(small[0].treatment_geos), 12 - 2)
+    assert wide.value_usd > default[WIDE].value_usd
+    assert wide.detection_probability > default[WIDE].detection_probability
+    assert len(ranked) == len(world.panel.channels)

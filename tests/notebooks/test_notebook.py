@@ -38,3 +38,12 @@ def test_notebook_executes_on_the_sample(sample_refreshed, monkeypatch):
     )
     assert "probability the scenario beats current spend" in shown
     assert "pac" in shown
+    assert "expected_lift" in shown  # the next-experiment ranking
+    figures = [
+        o["data"]["application/vnd.plotly.v1+json"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
+    assert any(t.get("fill") == "toself" for f in figures for t in f["data"]), "the 90% band"

@@ -130,6 +130,38 @@ def test_refresh_records_its_run_in_the_ui_instance(
         assert checks, "the UI shows the run's check results"
 
 
+@pytest.mark.timeout(600)
+def test_a_refresh_killed_mid_run_does_not_block_the_next(
+    clearcount_env, ingest_only_definitions, capsys
+):
+    """A refresh process killed mid-run leaves its run STARTED and its warehouse slot claimed;
+    the next refresh ends that run and frees the slot instead of waiting for it forever."""
+    from pipelines.definitions import defs
+
+    assert cli.main(["refresh"]) == 0
+    home = Path(clearcount_env["DAGSTER_HOME"])
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        killed = instance.create_run_for_job(
+            job_def=defs.resolve_job_def("weekly_refresh"), tags=cli.STARTED_BY
+        )
+        instance.handle_run_event(
+            killed.run_id,
+            dg.DagsterEvent(
+                event_type_value=dg.DagsterEventType.RUN_START.value, job_name="weekly_refresh"
+            ),
+        )
+        claim = instance.event_log_storage.claim_concurrency_slot(
+            "warehouse", killed.run_id, "spend"
+        )
+        assert claim.is_claimed, "the killed run holds the warehouse pool's only slot"
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.STARTED
+    assert cli.main(["refresh"]) == 0
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+        statuses = [r.status for r in instance.get_runs() if r.run_id != killed.run_id]
+        assert statuses == [dg.DagsterRunStatus.SUCCESS] * 2
+
+
 def test_refresh_failure_is_one_value_free_paragraph(
     clearcount_env, ingest_only_definitions, small_landing, warehouse_path, capsys
 ):
@@ -145,6 +177,7 @@ def test_refresh_failure_is_one_value_free_paragraph(
     err = captured.err.strip()
     assert "\n" not in err, "one paragraph"
     assert "calls_late.csv" in err and "not_monday(week_start)=1" in err
+    assert "What to do: not_monday: use the Monday that starts each week" in err
     assert "sha256" in err
     assert SENTINEL.lower() not in (captured.out + captured.err)
     # the pages are re-rendered so that they show the rejected file, and still carry no value

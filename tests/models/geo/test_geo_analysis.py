@@ -197,3 +197,121 @@ def test_spend_prediction_follows_controls_that_stop_spending() -> None:
     treated = np.concatenate([np.full(20, 30.0), np.zeros(4)])
     inc, predicted = incremental_spend(treated, controls, 4, "holdout")
     assert predicted == 0.0 and inc == 0.0
+
+
+# --- real-data cases on plain numpy worlds (conftest.numpy_panel) --------------------------
+
+
+def _test_at(panel, n_pre: int, n_post: int, geos, test_id: str = "t") -> GeoTest:
+    start = panel.weeks[n_pre].astype(object)
+    end = panel.weeks[n_pre + n_post - 1].astype(object)
+    return GeoTest(test_id, "search", "holdout", start, end, tuple(geos))
+
+
+def _holdout(panel, test: GeoTest, lift: float, after: tuple[float, ...] = (), seed: int = 0):
+    """Panel with the treated markets' new patients thinned by ``lift`` in the test weeks (and
+    by ``after[i]`` in the i-th week after it) and their spend switched off in the test weeks;
+    returns the panel and the realised loss in the test weeks and in all thinned weeks."""
+    rng = np.random.default_rng(seed)
+    gi = [panel.geos.index(g) for g in test.treatment_geos]
+    w0 = list(panel.weeks).index(np.datetime64(test.start_week))
+    w1 = list(panel.weeks).index(np.datetime64(test.end_week)) + 1
+    y, spend = panel.new_patients.copy(), panel.spend.copy()
+    lifts = [lift] * (w1 - w0) + list(after)
+    lost = []
+    for i, share in enumerate(lifts):
+        cells = y[gi, w0 + i]
+        kept = rng.binomial(cells, 1 - share)
+        lost.append(float((cells - kept).sum()))
+        y[gi, w0 + i] = kept
+    spend[np.ix_(gi, range(w0, w1))] = 0.0
+    return replace(panel, new_patients=y, spend=spend), sum(lost[: w1 - w0]), sum(lost)
+
+
+def test_thirteen_weeks_and_a_hundred_markets_get_a_bounded_interval(make_panel) -> None:
+    panel = make_panel(100, 17, seed=1)
+    test = _test_at(panel, 13, 4, panel.geos[::10])
+    holdout, lost, _ = _holdout(panel, test, 0.10)
+    r = analyze_test(holdout, test, carryover=False)
+    assert r.ok and r.message == "", r.message
+    assert r.method.endswith("+placebo_in_space")
+    assert r.details["n_pre_weeks"] == 13 and r.details["n_controls"] == 90
+    assert r.incremental_new_patients_lo <= lost <= r.incremental_new_patients_hi
+    # within twice the Poisson noise of the treated test weeks alone (a 10% lift is detected)
+    level = panel.new_patients[::10, 13:].sum()
+    assert (
+        r.incremental_new_patients_hi - r.incremental_new_patients_lo < 2 * 2 * 1.645 * level**0.5
+    )
+    assert r.p_value < 0.10
+
+
+def test_two_treated_of_forty_with_a_two_week_test_are_read_near_their_noise(make_panel) -> None:
+    panel = make_panel(40, 62, seed=2)
+    test = _test_at(panel, 60, 2, panel.geos[5:7])
+    holdout, lost, _ = _holdout(panel, test, 0.10)
+    r = analyze_test(holdout, test, carryover=False)
+    assert r.ok and r.method.endswith("+placebo_in_space")
+    assert r.incremental_new_patients_lo <= lost <= r.incremental_new_patients_hi
+    # the Poisson noise of the 4 treated market-weeks alone gives a 90% interval of width
+    # 2 * 1.645 * sqrt(their count); the counterfactual may add some, not multiples
+    post = panel.new_patients[5:7, 60:62]
+    floor = 2 * 1.645 * np.sqrt(post.sum())
+    assert r.incremental_new_patients_hi - r.incremental_new_patients_lo < 2.0 * floor
+
+
+def test_aa_on_114_markets_with_48_weeks_gets_intervals_that_cover_zero(make_panel) -> None:
+    panel = make_panel(114, 52, seed=3)
+    rng = np.random.default_rng(4)
+    covers = []
+    for _ in range(6):
+        geos = sorted(rng.choice(panel.geos, 6, replace=False))
+        r = analyze_test(panel, _test_at(panel, 48, 4, geos), carryover=False)
+        assert r.ok and r.message == "" and r.method.endswith("+placebo_in_space")
+        covers.append(r.incremental_new_patients_lo <= 0 <= r.incremental_new_patients_hi)
+    assert np.mean(covers) >= 4 / 6
+
+
+def test_carry_over_after_the_test_is_measured_and_lowers_the_pac(make_panel) -> None:
+    panel = make_panel(60, 70, seed=5)
+    test = _test_at(panel, 50, 4, panel.geos[:12])
+    after = (0.12, 0.08, 0.05, 0.03, 0.02, 0.01)
+    holdout, lost_test, lost_all = _holdout(panel, test, 0.15, after)
+    r = analyze_test(holdout, test)
+    assert r.ok and r.carryover_weeks == 8
+    lo, hi = (
+        r.incremental_new_patients_with_carryover_lo,
+        r.incremental_new_patients_with_carryover_hi,
+    )
+    assert lo <= lost_all <= hi and lost_all > lost_test
+    assert r.incremental_new_patients_with_carryover > r.incremental_new_patients
+    assert r.pac_with_carryover < r.pac
+    # a test that ends with the data has no carry-over weeks to measure: said, not guessed
+    last = _test_at(panel, 66, 4, panel.geos[:12], "last")
+    r = analyze_test(panel, last)
+    assert r.ok and r.carryover_weeks == 0
+    assert r.incremental_new_patients_with_carryover is None and r.pac_with_carryover is None
+
+
+def test_unmeasured_cells_are_skipped_not_fitted_as_zeros(make_panel) -> None:
+    panel = make_panel(40, 40, seed=6)
+    test = _test_at(panel, 30, 4, panel.geos[:3])
+    observed = np.ones_like(panel.observed)
+    observed[10, :12] = False  # a control market whose call tracking started late
+    observed[0, :5] = False  # a treatment market that started late too
+    y = panel.new_patients.copy()
+    y[~observed] = 0  # the placeholders
+    gappy = replace(panel, new_patients=y, observed=observed)
+    r = analyze_test(gappy, test, carryover=False)
+    assert r.ok, r.message
+    assert panel.geos[10] not in r.details["weights"]
+    assert r.details["n_controls"] == 36 and r.details["n_pre_weeks"] == 25
+    assert not (r.details["week_index"] < 5).any()
+    # the same test on the complete data, with that market dropped and those weeks cut, agrees
+    full = analyze_test(panel, test, carryover=False)
+    assert abs(r.incremental_new_patients - full.incremental_new_patients) < 0.5 * (
+        full.incremental_new_patients_hi - full.incremental_new_patients_lo
+    )
+    # a test week not measured in a treatment market cannot be read
+    observed[1, 31] = False
+    r = analyze_test(replace(gappy, observed=observed), test, carryover=False)
+    assert not r.ok and "1 treatment market-week(s) of the test were not measured" in r.message

@@ -174,6 +174,8 @@ def test_geo_and_privacy_pages(pages):
     assert "North valley (g01), Harbor district (g02)" in geo  # proposed design, labelled
     priv = body(pages["data_privacy.html"])
     assert "phone(notes)=3" in priv and "rejected" in priv
+    assert "phone: remove the personal data" in priv  # what the data owner should do
+    assert "Only CSV (UTF-8) and Parquet files are read" in priv
     assert "CLEARCOUNT_MIN_CELL = 11" in priv
 
 

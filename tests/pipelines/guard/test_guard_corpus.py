@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from canaries import find_canaries
@@ -50,9 +51,16 @@ def test_benign_file_accepted(rel: str) -> None:
 
 
 def _file_text(path: Path) -> str:
+    """The file's values as text, and its name (binary Parquet columns read as UTF-16 too)."""
     if path.suffix == ".parquet":
-        return pq.read_table(path).to_pandas().to_csv()
-    return path.read_bytes().decode("utf-8", errors="replace") + path.read_bytes().decode("latin-1")
+        table = pq.read_table(path)
+        texts = [table.to_pandas().to_csv()]
+        for column in table.columns:
+            if column.type == pa.binary():
+                texts += [v.decode("utf-16", errors="ignore") for v in column.to_pylist() if v]
+        return "\n".join(texts) + path.name
+    data = path.read_bytes()
+    return data.decode("utf-8", errors="replace") + data.decode("latin-1") + path.name
 
 
 @pytest.mark.parametrize("rel", BAD, ids=[Path(p).name for p in BAD])
@@ -96,5 +104,10 @@ def test_benign_file_loads(tmp_path: Path, rel: str) -> None:
         assert load.accepted, load.rejection_text()
         staged = conn.execute(f"SELECT count(*) FROM staging.{feed}").fetchall()[0][0]
         assert staged == load.staged_rows
+        # nothing but the values is loaded (Parquet key-value metadata holds a canary)
+        tables = conn.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
+        for schema, table in tables:
+            rows = conn.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall()
+            assert not find_canaries(repr(rows)), f"{schema}.{table}"
     finally:
         conn.close()

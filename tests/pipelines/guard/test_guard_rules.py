@@ -308,3 +308,19 @@ def test_file_names_with_glob_characters(tmp_path: Path) -> None:
     result = scan_file(path, "calls", GEOS)
     assert result.rows == 1 and result.rules_text() == "bad_file_name=1"
     assert result.file_name == "calls [2024]*.csv"
+
+
+def test_every_rule_is_ordered_and_documented() -> None:
+    """Every rule the SQL can report has a place in RULE_ORDER and a row in the rules doc."""
+    import duckdb
+
+    from pipelines.guard import RULE_ORDER
+    from pipelines.guard.passes import value_rules_sql
+
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE guard_values (col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN)")
+    patterns = [d[0] for d in conn.execute(value_rules_sql()).description][1:]
+    assert set(patterns) <= set(RULE_ORDER)
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "guard_rules.md").read_text()
+    undocumented = [rule for rule in RULE_ORDER if f"| `{rule}` |" not in doc]
+    assert not undocumented
