@@ -1,9 +1,9 @@
 """The ``next_experiments`` asset: which geo test to run next (``marts.next_experiments``).
 
 Thin: reads the posterior response of the latest converged fit (``mmm.response_model``), the
-default designs of ``geo.proposed_designs`` and the fitted markets (the weekly panel as the MMM
-prepares it), calls ``models.experiments.rank_next_experiments`` and replaces the table in one
-transaction.
+default designs of ``geo.proposed_designs``, the weekly panel (its markets as the MMM prepares
+them) and the past tests, calls ``models.experiments.with_larger_tests`` and replaces the table
+in one transaction.
 """
 
 from datetime import UTC, datetime
@@ -88,16 +88,18 @@ def next_experiments_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
             "marts.next_experiments: paid channels ranked by what a geo test would teach (window "
             "spend x expected narrowing of the relative 90% PAC interval), each with the test to "
             "run (holdout or scale-up, markets and controls of geo.proposed_designs, weeks, spend "
-            "change, MDE) and the PAC interval expected after calibrating with it, simulated from "
-            "the MMM's posterior draws (importance reweighting; no refit)."
+            "change, MDE; a 13-week test in twice the markets where the default one would rarely "
+            "be conclusive) and the PAC interval expected after calibrating with it, simulated "
+            "from the MMM's posterior draws (importance reweighting; no refit)."
         ),
     )
     def _next(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: ClearcountSettings
     ) -> dg.MaterializeResult:
-        from models.experiments import rank_next_experiments
+        from models.experiments import with_larger_tests
+        from models.geo.analysis import parse_experiments
         from models.mmm.inputs import prepare_panel
-        from pipelines.panel import read_panel
+        from pipelines.panel import read_experiments, read_panel
 
         _, warehouse = family.scope(context, settings.as_settings(), duckdb)
         with warehouse.get_connection() as conn:
@@ -105,13 +107,15 @@ def next_experiments_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
                 response = read_response_model(conn)
             except LookupError as exc:
                 raise dg.Failure(str(exc)) from None
-            fitted, _ = prepare_panel(read_panel(conn))
+            panel = read_panel(conn)
+            fitted, _ = prepare_panel(panel)
             tests = proposed_tests(conn)
+            past, _ = parse_experiments(read_experiments(conn))
         if len(fitted.geos) != response.pop.shape[0]:
             raise dg.Failure(
                 "the saved posterior is of another set of markets than the panel: run mmm_fit again"
             )
-        ranked = rank_next_experiments(response, fitted.geos, tests)
+        ranked = with_larger_tests(response, fitted.geos, tests, panel, past)
         frame = experiments_frame(ranked)
         refreshed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         with warehouse.get_connection() as conn:
