@@ -37,7 +37,7 @@ ui: install dagster-home ## Dagster UI on http://127.0.0.1:3000
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(UV) run --frozen dagster dev -h 127.0.0.1 -p 3000
 
 notebook: install ## JupyterLab on http://127.0.0.1:8888 with the analyst notebook (reads the warehouse read-only)
-	$(UV) run --frozen jupyter lab --ip 127.0.0.1 --port 8888 --no-browser notebooks/analyst_walkthrough.ipynb
+	$(UV) run --frozen jupyter lab --ip 127.0.0.1 --port 8888 --no-browser --allow-root notebooks/analyst_walkthrough.ipynb
 
 lint: install ## ruff lint and format check
 	$(UV) run --frozen ruff check .

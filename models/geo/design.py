@@ -19,6 +19,9 @@
    the last year x weeks; expected lost new patients = spend saved / an assumed PAC (the
    caller's, e.g. the MMM's; unknown when none is given).
 
+Only measured cells are backtested (:func:`measured_part`): markets measured in each of the last
+year's weeks, over the weeks since all of them have been measured.
+
 Units: new patients and USD over the whole test; ``mde_pct`` in percent of the treatment
 markets' expected new patients during the test.
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -46,6 +50,31 @@ RECENT_WEEKS = 52
 N_CANDIDATES = 40
 N_SELECTION = 12
 N_HOLDOUT = 80
+
+
+def measured_part(panel: Panel) -> Panel:
+    """The part of the panel a design may backtest on: no unmeasured cell is ever fitted.
+
+    Markets measured in every one of the last ``RECENT_WEEKS`` weeks, over the weeks since all of
+    them have been measured without a gap (``Panel.observed``). Other markets are neither
+    treatment nor control markets of the proposal.
+    """
+    recent = panel.observed[:, -RECENT_WEEKS:].all(axis=1)
+    gaps = np.flatnonzero(~panel.observed[recent].all(axis=0))
+    first = int(gaps[-1]) + 1 if gaps.size else 0
+    if recent.all() and first == 0:
+        return panel
+    keep = np.flatnonzero(recent)
+    return replace(
+        panel,
+        weeks=panel.weeks[first:],
+        geos=tuple(panel.geos[i] for i in keep),
+        population=panel.population[keep],
+        spend=panel.spend[keep, first:],
+        new_patients=panel.new_patients[keep, first:],
+        controls=panel.controls[keep, first:],
+        observed=panel.observed[keep, first:],
+    )
 
 
 def _default_treated(n_geos: int) -> int:
@@ -132,7 +161,7 @@ def propose_design(
     """Propose a holdout test of ``channel`` lasting ``weeks`` weeks.
 
     Args:
-        panel: the weekly panel (history to backtest on).
+        panel: the weekly panel (history to backtest on; only its :func:`measured_part`).
         channel: a paid channel of the panel.
         weeks: test length in weeks (>= 1).
         treated: number of treatment markets; default one in five markets (at least 1).
@@ -152,8 +181,9 @@ def propose_design(
         raise ValueError(f"unknown channel '{channel}': the paid channels are {panel.channels}")
     if weeks < 1:
         raise ValueError("--weeks must be at least 1")
+    panel = measured_part(panel)
     if panel.n_geos < 3:
-        raise ValueError("a geo test needs at least 3 markets")
+        raise ValueError("a geo test needs at least 3 markets measured throughout the last year")
     k = _default_treated(panel.n_geos) if treated is None else int(treated)
     if not 1 <= k <= panel.n_geos - 2:
         raise ValueError(

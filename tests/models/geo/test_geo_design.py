@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
-from models.geo.design import propose_design
+from models.geo.design import measured_part, propose_design
 from simulator import WorldConfig, simulate_world
 
 
@@ -46,3 +48,16 @@ def test_default_size_and_unknown_pac(panel) -> None:
 def test_bad_requests_raise_clear_errors(panel, kwargs, words) -> None:
     with pytest.raises(ValueError, match=words):
         propose_design(panel, **kwargs)
+
+
+def test_markets_and_weeks_not_measured_stay_out_of_the_design(make_panel) -> None:
+    panel = make_panel(12, 90, seed=3)
+    observed = np.ones_like(panel.observed)
+    observed[4, -3:] = False  # a market whose tracking broke off: out of the design
+    observed[7, :20] = False  # a market whose tracking started late: the design starts there
+    gappy = replace(panel, observed=observed)
+    part = measured_part(gappy)
+    assert panel.geos[4] not in part.geos and part.n_geos == 11
+    assert part.n_weeks == 70 and part.observed.all()
+    p = propose_design(gappy, "search", 4, treated=2, seed=0)
+    assert set(p.treatment_geos) | set(p.control_geos) == set(panel.geos) - {panel.geos[4]}
