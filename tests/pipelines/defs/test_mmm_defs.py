@@ -223,3 +223,43 @@ def test_sample_refresh_calibrates_the_mmm_with_its_geo_test_results(sample_refr
     assert sorted((m.channel, m.design) for m in lifts) == sorted(analysed)
     assert status == [(True, True)]
     assert [c for (c,) in calibrated] == sorted({c for c, _ in analysed})
+
+
+def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
+    """The reporting window comes from the settings resource unless the run config sets it."""
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from models.panel import Panel
+    from pipelines.resources import ClearcountSettings
+
+    weeks = np.arange("2024-01-01", 8 * 7, 7, dtype="datetime64[D]")
+    panel = Panel(
+        weeks=weeks,
+        geos=("a",),
+        channels=("tv",),
+        population=np.array([1e5]),
+        spend=np.ones((1, 8, 1)),
+        new_patients=np.full((1, 8), 5.0),
+    )
+    seen = []
+
+    def fake_fit(panel, config, lift):
+        seen.append(config)
+        fit = FakeFit(False)
+        fit.notes, fit.calibrated = [], False
+        return fit
+
+    monkeypatch.setattr("pipelines.panel.read_panel", lambda conn: panel)
+    monkeypatch.setattr("models.mmm.fit_mmm", fake_fit)
+    resources = {
+        "duckdb": DuckDBResource(database=str(tmp_path / "wh.duckdb")),
+        "settings": ClearcountSettings(output_dir=str(tmp_path / "out"), window_weeks="26"),
+    }
+    dg.materialize([mmm_assets.mmm_fit], resources=resources)
+    dg.materialize(
+        [mmm_assets.mmm_fit],
+        resources=resources,
+        run_config={"ops": {"mmm_fit": {"config": {"window_weeks": 13}}}},
+    )
+    assert [c.window_weeks for c in seen] == [26, 13]
