@@ -47,11 +47,7 @@ TABLES: dict[str, str] = {
         "SELECT feed, file_name, sha256, rows, loaded_at FROM audit.loaded_files "
         "ORDER BY feed, file_name"
     ),
-    # a week that some market's feeds did not measure has no total (a gap, not a dip)
-    "weekly_totals": (
-        "SELECT week_start, CASE WHEN bool_and(observed) THEN sum(new_patients) END "
-        "AS new_patients FROM core.weekly_panel GROUP BY week_start ORDER BY week_start"
-    ),
+    "weekly_totals": sql_text("dashboards/weekly_totals.sql"),
     "feed_coverage": sql_text("dashboards/feed_coverage.sql"),
     "panel_coverage": sql_text("dashboards/panel_coverage.sql"),
     "control_gaps": sql_text("core/control_gaps.sql"),
