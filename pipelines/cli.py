@@ -23,6 +23,9 @@ settings (environment variables; relative paths are taken from the working direc
   CLEARCOUNT_OUTPUT_DIR   dashboards, model artifacts, scan reports    (default: output)
   CLEARCOUNT_MIN_CELL     published counts from 1 to this minus one are suppressed (default: 11)
   CLEARCOUNT_TIMEZONE     timezone of the Monday 06:00 schedule (default: America/New_York)
+  CLEARCOUNT_WINDOW_WEEKS reporting window of PAC and the budget plan, last N weeks (default: 52)
+  CLEARCOUNT_PARTITIONS   brands or regions of the partitioned path, e.g. north,south (default:
+                          none; see docs/deploy.md)
 """
 
 

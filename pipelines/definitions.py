@@ -1,19 +1,15 @@
-"""The Dagster code location of clearcount: every domain's definitions plus the warehouse.
+"""The Dagster code location of clearcount, loaded from the ``defs/`` folder.
 
-Domains live in ``pipelines/defs/<domain>/`` (ingest, geo, mmm, marts, dashboards); each exposes
-``defs``. The ``duckdb`` resource is the warehouse of ``CLEARCOUNT_WAREHOUSE``. Only one
-``Definitions`` object may sit at module scope (Dagster's loader insists), so the domains are
-imported as modules.
+The layout is the one ``dg scaffold`` makes (``[tool.dg]`` in ``pyproject.toml``): one folder
+per domain under ``pipelines/defs/`` (ingest, geo, mmm, marts, experiment_design, dashboards),
+``defs/resources.py`` with the shared resources and ``defs/automation.py`` with every job,
+schedule and sensor. ``dagster dev`` (``[tool.dagster]``) and ``dg`` both load ``defs`` below;
+it is built at import (not lazily with ``@dg.definitions``) so that ``clearcount refresh``,
+notebooks and tests can use it as a ``Definitions`` object.
 """
+
+from pathlib import Path
 
 import dagster as dg
 
-from pipelines.defs import dashboards, geo, ingest, marts, mmm
-from pipelines.resources import warehouse_resource
-
-DOMAINS = (ingest, geo, mmm, marts, dashboards)
-
-defs = dg.Definitions.merge(
-    *(domain.defs for domain in DOMAINS),
-    dg.Definitions(resources={"duckdb": warehouse_resource()}),
-)
+defs = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SQL_DIR: Path = Path(__file__).resolve().parents[1] / "sql"
 """The folder holding all ``.sql`` files of the project."""
@@ -97,6 +101,44 @@ def run_sql(conn: duckdb.DuckDBPyConnection, relpath: str, params: list | None =
         conn.execute(sql_text(relpath), params)
     else:
         conn.execute(sql_text(relpath))
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the schema-qualified ``table`` (``"marts.pac_by_channel"``) exists."""
+    schema, _, name = table.partition(".")
+    rows = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return bool(rows and rows[0][0])
+
+
+def replace_tables(
+    conn: duckdb.DuckDBPyConnection,
+    frames: Mapping[str, pl.DataFrame],
+    what: str,
+    error: type[Exception] = WarehouseError,
+) -> None:
+    """Replace every row of each table with the rows of its frame, all in one transaction.
+
+    Args:
+        conn: a writable connection; the tables exist (their DDL lives in ``sql/``).
+        frames: schema-qualified table name -> the new rows. Columns are matched by name;
+            table columns missing from a frame get their default (NULL).
+        what: what is written, for the value-free error message.
+        error: exception class raised (value-free) when the write fails; nothing is changed.
+    """
+    names = {table: f"_replace_{i}" for i, table in enumerate(frames)}
+    for table, frame in frames.items():
+        conn.register(names[table], frame.to_arrow())
+    try:
+        with transaction(conn, what, error):
+            for table, name in names.items():
+                conn.execute(f"DELETE FROM {table}")
+                conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
+    finally:
+        for name in names.values():
+            conn.unregister(name)
 
 
 def table_rows(conn: duckdb.DuckDBPyConnection, table: str) -> int:

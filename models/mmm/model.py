@@ -252,11 +252,7 @@ def model_data(
         t=t,
         fourier=yearly_fourier(panel.weeks, n_fourier) if n_fourier else np.zeros((n_w, 0)),
         knot_basis=knot_basis(n_w, priors.level_knot_weeks),
-        holiday=(
-            holiday_weeks(panel.weeks)
-            if holiday_country == "US"
-            else holiday_weeks(panel.weeks, holiday_country)  # type: ignore[call-arg]
-        ).astype(float),
+        holiday=holiday_weeks(panel.weeks, holiday_country).astype(float),
         controls=controls,
         roi_centre=roi_centre,
         log_rate_centre=float(np.log(max(rate * (1.0 - priors.media_share), 1e-12))),

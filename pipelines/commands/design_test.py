@@ -20,19 +20,10 @@ from typing import TextIO
 import duckdb
 
 from pipelines.settings import Settings
-from pipelines.warehouse import connect, sql_text
+from pipelines.warehouse import connect, sql_text, table_exists
 
 POWER_TARGET = 0.80
 """The power a design's minimum detectable effect is defined by."""
-
-
-def table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    """Whether ``schema.table`` exists."""
-    row = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(row and row[0][0])
 
 
 def assumed_pac(conn: duckdb.DuckDBPyConnection, channel: str) -> tuple[float | None, str]:
@@ -41,11 +32,11 @@ def assumed_pac(conn: duckdb.DuckDBPyConnection, channel: str) -> tuple[float | 
     The MMM's PAC of the latest refresh (``marts.pac_by_channel``) when there is one, else the
     channel's last-touch PAC over the last 52 weeks; ``(None, "none")`` when neither exists.
     """
-    if table_exists(conn, "marts", "pac_by_channel"):
+    if table_exists(conn, "marts.pac_by_channel"):
         rows = conn.execute(sql_text("geo/mmm_pac.sql"), [channel]).fetchall()
         if rows and rows[0][0] is not None:
             return float(rows[0][0]), "mmm"
-    if table_exists(conn, "core", "last_touch") and table_exists(conn, "core", "weekly_spend"):
+    if table_exists(conn, "core.last_touch") and table_exists(conn, "core.weekly_spend"):
         rows = conn.execute(sql_text("geo/assumed_pac.sql"), [channel, channel]).fetchall()
         pac = rows[0][0] if rows else None
         if pac is not None and math.isfinite(pac) and pac > 0:
@@ -76,7 +67,7 @@ def power_interval(power: float, n: int, level: float = 0.90) -> tuple[float, fl
 def market_names(conn: duckdb.DuckDBPyConnection | None, geos: tuple[str, ...]) -> list[str]:
     """``Label (code)`` where the markets feed gives a label, else the code."""
     labels: dict[str, str] = {}
-    if conn is not None and table_exists(conn, "staging", "markets"):
+    if conn is not None and table_exists(conn, "staging.markets"):
         labels = {
             g: lbl
             for g, lbl in conn.execute("SELECT geo, label FROM staging.markets").fetchall()
@@ -131,7 +122,7 @@ def format_proposal(
 
 def paid_channels(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """The paid channels of the warehouse (``core.weekly_spend``), sorted."""
-    if not table_exists(conn, "core", "weekly_spend"):
+    if not table_exists(conn, "core.weekly_spend"):
         return []
     rows = conn.execute("SELECT DISTINCT channel FROM core.weekly_spend ORDER BY 1").fetchall()
     return [r[0] for r in rows]
@@ -214,7 +205,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             return 1
         pac, source = assumed_pac(conn, channel)
         past = []
-        if table_exists(conn, "staging", "experiments"):
+        if table_exists(conn, "staging.experiments"):
             past, _ = parse_experiments(read_experiments(conn))
         from models.geo.design import propose_design
 
@@ -241,7 +232,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def _print_next(conn: duckdb.DuckDBPyConnection, min_cell: int, out: TextIO) -> int:
     rows = []
-    if table_exists(conn, "marts", "next_experiments"):
+    if table_exists(conn, "marts.next_experiments"):
         rows = conn.sql("SELECT * FROM marts.next_experiments ORDER BY rank").pl().to_dicts()
     print(format_next(rows, min_cell, lambda geos: market_names(conn, geos)), file=out)
     return 0 if rows else 1

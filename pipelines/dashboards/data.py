@@ -9,6 +9,7 @@ suppressed count could be recovered (last-touch PAC) is blanked with it. Page bu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
@@ -16,6 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.dashboards.page import PageContext
+from pipelines.warehouse import sql_text, table_exists
 
 TABLES: dict[str, str] = {
     "pac": "SELECT * FROM marts.pac_by_channel ORDER BY channel",
@@ -45,10 +47,10 @@ TABLES: dict[str, str] = {
         "SELECT feed, file_name, sha256, rows, loaded_at FROM audit.loaded_files "
         "ORDER BY feed, file_name"
     ),
-    "weekly_totals": (
-        "SELECT week_start, sum(new_patients) AS new_patients FROM core.weekly_panel "
-        "GROUP BY week_start ORDER BY week_start"
-    ),
+    "weekly_totals": sql_text("dashboards/weekly_totals.sql"),
+    "feed_coverage": sql_text("dashboards/feed_coverage.sql"),
+    "panel_coverage": sql_text("dashboards/panel_coverage.sql"),
+    "control_gaps": sql_text("core/control_gaps.sql"),
 }
 """Frame name -> query. Tables that do not exist yet give empty frames."""
 
@@ -103,6 +105,9 @@ class DashboardData:
     file_scans: pl.DataFrame = field(default_factory=pl.DataFrame)
     loaded_files: pl.DataFrame = field(default_factory=pl.DataFrame)
     weekly_totals: pl.DataFrame = field(default_factory=pl.DataFrame)
+    feed_coverage: pl.DataFrame = field(default_factory=pl.DataFrame)
+    panel_coverage: pl.DataFrame = field(default_factory=pl.DataFrame)
+    control_gaps: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def market_names(self, geos: list[str] | tuple[str, ...]) -> list[str]:
         """Market labels where the markets feed has them (code in brackets), else codes."""
@@ -114,14 +119,12 @@ class DashboardData:
         return [f"{names[g]} ({g})" if g in names else g for g in geos]
 
 
+FIRST_TABLE = re.compile(r"\bFROM\s+([a-z_]+\.[a-z_]+)")
+
+
 def _exists(conn: duckdb.DuckDBPyConnection, query: str) -> bool:
-    name = query.split(" FROM ", 1)[1].split()[0]
-    schema, table = name.split(".")
-    rows = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return bool(rows[0][0])
+    """Whether the first table a ``TABLES`` query reads from exists."""
+    return table_exists(conn, FIRST_TABLE.search(query).group(1))
 
 
 def suppress(

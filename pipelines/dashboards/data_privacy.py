@@ -1,5 +1,6 @@
 """Data and privacy page (``data_privacy.html``): every file scanned with its verdict and rule
-ids (no values), the last load per feed, and the small-cell rule in force.
+ids (no values), the last load per feed, what each feed measured (gaps are not zeros), and the
+small-cell rule in force.
 """
 
 from __future__ import annotations
@@ -8,7 +9,17 @@ import polars as pl
 
 from pipelines.commands.rejections import fixes
 from pipelines.dashboards.data import DashboardData
-from pipelines.dashboards.page import count, empty_note, esc, page, section, stamp, table_html
+from pipelines.dashboards.page import (
+    count,
+    day,
+    empty_note,
+    esc,
+    page,
+    section,
+    stamp,
+    table_html,
+)
+from pipelines.settings import short_history_note, trend_and_season_confounded
 
 
 def scans_summary(scans: pl.DataFrame) -> str:
@@ -86,6 +97,49 @@ def loads_table(loaded: pl.DataFrame) -> str:
     )
 
 
+def coverage_html(data: DashboardData) -> str:
+    """Each feed's date range and markets, the panel's unmeasured market-weeks, filled controls."""
+    if data.feed_coverage.is_empty():
+        return empty_note("No feed has been loaded into the weekly panel yet.")
+    table = table_html(
+        data.feed_coverage,
+        [
+            ("feed", "feed", esc),
+            ("first_week", "first week", day),
+            ("last_week", "last week", day),
+            ("markets", "markets with rows", count),
+            ("markets_starting_late", "markets starting later", count),
+            ("markets_ending_early", "markets ending earlier", count),
+        ],
+        table_id="coverage-table",
+        row_attr="feed",
+    )
+    notes = [
+        "The weekly panel spans every feed's weeks (the union of their ranges). A market-week "
+        "that calls or bookings did not measure, because a market's tracking started later or "
+        "ended earlier or the spend feed does not cover the week, is a gap, not zero new "
+        "patients: the model and the geo tests leave it out, and the weekly totals show no "
+        "value for it."
+    ]
+    if not data.panel_coverage.is_empty():
+        row = data.panel_coverage.row(0, named=True)
+        notes.append(
+            f'<span id="unmeasured">{count(row["unmeasured"])}</span> of '
+            f"{count(row['market_weeks'])} market-weeks were not measured by every feed."
+        )
+        if trend_and_season_confounded(int(row["weeks"] or 0)):
+            notes.append(f'<b id="short-history">{esc(short_history_note(int(row["weeks"])))}</b>')
+    if not data.control_gaps.is_empty():
+        filled = int(data.control_gaps["filled_cells"].sum())
+        if filled:
+            notes.append(
+                f'<span id="control-gaps">{count(filled)}</span> measured market-week(s) had no '
+                "value for a control in the controls feed; each was filled with that market's "
+                "mean of the control."
+            )
+    return table + "".join(f'<p class="note">{n}</p>' for n in notes)
+
+
 def render(data: DashboardData) -> str:
     floor = data.ctx.min_cell
     rule = (
@@ -103,6 +157,7 @@ def render(data: DashboardData) -> str:
         section("Privacy rules in force", rule, "rules"),
         section("Files scanned per feed", scans_summary(data.file_scans), "scan-summary"),
         section("Last load per feed", loads_table(data.loaded_files), "loads"),
+        section("What each feed measured", coverage_html(data), "coverage"),
         section("Every scan", scans_table(data.file_scans), "scans"),
     ]
     return page("data_privacy.html", "Data & privacy", data.ctx, "".join(parts))

@@ -24,6 +24,7 @@ from pipelines.dashboards.page import (
     stamp,
     table_html,
 )
+from pipelines.settings import short_history_note, trend_and_season_confounded
 
 
 def status_section(data: DashboardData) -> str:
@@ -230,9 +231,18 @@ def summary_table(cs: pl.DataFrame) -> str:
     )
 
 
+def history_note(data: DashboardData) -> str:
+    """A warning when the history is too short to tell trend from yearly seasonality."""
+    start, end = data.ctx.data_start, data.ctx.data_end
+    weeks = (end - start).days // 7 + 1 if start and end else 0
+    if not trend_and_season_confounded(weeks):
+        return ""
+    return f'<p class="note" id="short-history"><b>{esc(short_history_note(weeks))}</b></p>'
+
+
 def render(data: DashboardData) -> str:
     parts = [
-        section("Fit status", status_section(data), "status"),
+        section("Fit status", status_section(data) + history_note(data), "status"),
         section("Diagnostics and gates", diagnostics_table(data.diagnostics), "diagnostics"),
     ]
     if not data.fit_vs_actual.is_empty():

@@ -67,3 +67,11 @@ CREATE TABLE IF NOT EXISTS mmm.fit_status (
     seconds DOUBLE,
     calibrated BOOLEAN
 );
+
+-- The posterior response model of the last converged fit (models.mmm.response.ResponseModel):
+-- one row per array of ResponseModel.to_arrays(), stored as .npy bytes (no pickle). The budget
+-- plan reads it (pipelines.response_model).
+CREATE TABLE IF NOT EXISTS mmm.response_model (
+    name  VARCHAR NOT NULL,
+    npy  BLOB    NOT NULL
+);

@@ -23,12 +23,17 @@ def ingest_only_definitions(monkeypatch: pytest.MonkeyPatch) -> None:
     The other domains (models, marts, dashboards) have their own tests; here we test the
     command's mechanics: settings, lock, exit codes and messages.
     """
-    from pipelines.defs.ingest import defs as ingest_defs
-    from pipelines.resources import warehouse_resource
+    from pipelines.defs.automation import weekly_refresh
+    from pipelines.defs.ingest.assets import defs as ingest_defs
+    from pipelines.resources import settings_resource, warehouse_resource
 
     module = types.ModuleType("pipelines.definitions")
     module.defs = dg.Definitions.merge(  # type: ignore[attr-defined]
-        ingest_defs, dg.Definitions(resources={"duckdb": warehouse_resource()})
+        ingest_defs,
+        dg.Definitions(
+            jobs=[weekly_refresh],
+            resources={"duckdb": warehouse_resource(), "settings": settings_resource()},
+        ),
     )
     monkeypatch.setitem(sys.modules, "pipelines.definitions", module)
 

@@ -25,12 +25,17 @@ pytestmark = pytest.mark.slow
 RUNNER = """
 import sys, time, types
 import dagster as dg
-from pipelines.defs.ingest import defs as ingest_defs
-from pipelines.resources import warehouse_resource
+from pipelines.defs.automation import weekly_refresh
+from pipelines.defs.ingest.assets import defs as ingest_defs
+from pipelines.resources import settings_resource, warehouse_resource
 
 module = types.ModuleType("pipelines.definitions")
 module.defs = dg.Definitions.merge(
-    ingest_defs, dg.Definitions(resources={"duckdb": warehouse_resource()})
+    ingest_defs,
+    dg.Definitions(
+        jobs=[weekly_refresh],
+        resources={"duckdb": warehouse_resource(), "settings": settings_resource()},
+    ),
 )
 sys.modules["pipelines.definitions"] = module
 

@@ -1,12 +1,12 @@
-"""Geo-test assets: analyse every test of the experiments feed, and propose default designs.
+"""The ``geo_test_results`` asset: analyse every test of the experiments feed.
 
-Thin: read the warehouse, call ``models.geo``, write the tables of ``sql/geo/tables.sql`` in one
-transaction. Metadata holds counts, test ids and value-free reasons only.
+Thin: read the warehouse, call ``models.geo``, replace the tables of ``sql/geo/tables.sql`` in
+one transaction. Metadata holds counts, test ids and value-free reasons only. A test's status is
+``conclusive`` when the 90% interval of its effect excludes zero, else ``inconclusive``.
 """
 
 import math
 import time
-from datetime import UTC, datetime
 
 import dagster as dg
 import duckdb
@@ -14,11 +14,12 @@ import numpy as np
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from pipelines.warehouse import sql_text, transaction
+from pipelines.partitions import WEEKLY, AssetFamily, families
+from pipelines.resources import ClearcountSettings
+from pipelines.warehouse import replace_tables, sql_text
 
 GROUP = "geo"
-POOL = "warehouse"
-DESIGN_WEEKS = 8
+TABLES_SQL = "geo/tables.sql"
 WITH_CARRYOVER = (
     "incremental_new_patients_with_carryover",
     "incremental_new_patients_with_carryover_lo",
@@ -34,17 +35,10 @@ class GeoWriteError(RuntimeError):
     """Writing the geo tables failed; the previous rows are kept. No values in the message."""
 
 
-def _write(conn: duckdb.DuckDBPyConnection, sql_file: str, frames: dict[str, pl.DataFrame]) -> None:
-    """Register ``frames`` under their names and run ``sql/<sql_file>`` in one transaction."""
-    conn.execute(sql_text("geo/tables.sql"))
-    for name, frame in frames.items():
-        conn.register(name, frame.to_arrow())
-    try:
-        with transaction(conn, "writing the geo tables", GeoWriteError):
-            conn.execute(sql_text(sql_file))
-    finally:
-        for name in frames:
-            conn.unregister(name)
+def write_geo_tables(conn: duckdb.DuckDBPyConnection, frames: dict[str, pl.DataFrame]) -> None:
+    """Create the geo tables if needed and replace the rows of ``frames`` in one transaction."""
+    conn.execute(sql_text(TABLES_SQL))
+    replace_tables(conn, frames, "writing the geo tables", GeoWriteError)
 
 
 def _finite(v: float | None) -> float | None:
@@ -52,7 +46,8 @@ def _finite(v: float | None) -> float | None:
 
 
 def result_frames(results: list, weeks: np.ndarray) -> dict[str, pl.DataFrame]:
-    """The frames ``_geo_results``, ``_geo_series``, ``_geo_messages``, ``_geo_crosscheck``."""
+    """The new rows of ``marts.geo_test_results``, ``geo.test_series``, ``geo.test_messages`` and
+    ``geo.test_crosscheck``, keyed by table."""
     ok = [r for r in results if r.ok]
     res = pl.DataFrame(
         {
@@ -144,138 +139,91 @@ def result_frames(results: list, weeks: np.ndarray) -> dict[str, pl.DataFrame]:
         },
     )
     return {
-        "_geo_results": res,
-        "_geo_series": series_frame,
-        "_geo_messages": messages,
-        "_geo_crosscheck": cross,
+        "marts.geo_test_results": res.with_columns(
+            pl.when(
+                (pl.col("incremental_new_patients_lo") > 0)
+                | (pl.col("incremental_new_patients_hi") < 0)
+            )
+            .then(pl.lit("conclusive"))
+            .otherwise(pl.lit("inconclusive"))
+            .alias("status")
+        ).sort("test_id"),
+        "geo.test_series": series_frame.sort("test_id", "week_start"),
+        "geo.test_messages": messages.sort("test_id"),
+        "geo.test_crosscheck": cross.sort("test_id"),
     }
 
 
-@dg.asset(
-    group_name=GROUP,
-    pool=POOL,
-    deps=["weekly_panel", "experiments"],
-    kinds={"duckdb"},
-    description=(
-        "marts.geo_test_results: every test of the experiments feed analysed by synthetic "
-        "control on the summed treatment markets (regularised and ridge-augmented as "
-        "time-series cross-validation says), with a p-value and 90% interval of the cumulative "
-        "effect (placebo-in-space with 30 or more control markets, else conformal in time), "
-        "incremental spend from the spend feed and the test's PAC, during the test and with up "
-        "to 8 weeks of carry-over after it. Unmeasured market-weeks are never fitted. Also "
-        "geo.test_series "
-        "(weekly actual vs counterfactual), geo.test_messages (why a test was not analysed) "
-        "and geo.test_crosscheck (DiD)."
-    ),
-)
-def geo_test_results(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    from models.geo.analysis import analyze_tests, parse_experiments
-    from pipelines.panel import read_experiments, read_panel
+def geo_test_results_asset(family: AssetFamily = WEEKLY) -> dg.AssetsDefinition:
+    """Build the ``geo_test_results`` asset of ``family``."""
 
-    started = time.perf_counter()
-    with duckdb.get_connection() as conn:
-        panel = read_panel(conn)
-        tests, malformed = parse_experiments(read_experiments(conn))
-        results = malformed + analyze_tests(panel, tests)
-        _write(conn, "geo/write_results.sql", result_frames(results, panel.weeks))
-    failed = [r for r in results if not r.ok]
-    analysed = [r for r in results if r.ok]
-    context.log.info(
-        f"geo tests: {len(analysed)} analysed, {len(failed)} not analysed, "
-        f"{time.perf_counter() - started:.1f} s"
+    @dg.asset(
+        name="geo_test_results",
+        key_prefix=family.prefix,
+        group_name=family.group(GROUP),
+        pool=family.pool,
+        partitions_def=family.partitions_def,
+        deps=[family.key("weekly_panel"), family.key("experiments")],
+        kinds={"duckdb"},
+        description=(
+            "marts.geo_test_results: every test of the experiments feed analysed by synthetic "
+            "control on the summed treatment markets (regularised and ridge-augmented as "
+            "time-series cross-validation says), with a p-value and 90% interval of the "
+            "cumulative effect (placebo-in-space with 30 or more control markets, else "
+            "conformal in time), incremental spend from the spend feed and the test's PAC, "
+            "during the test and with up to 8 weeks of carry-over after it. Unmeasured "
+            "market-weeks are never fitted. Also geo.test_series (weekly actual vs "
+            "counterfactual), geo.test_messages (why a test was not analysed) and "
+            "geo.test_crosscheck (DiD). No experiments feed: no rows."
+        ),
     )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/table_name": "marts.geo_test_results",
-            "dagster/row_count": len(analysed),
-            "tests_analysed": len(analysed),
-            "tests_failed": len(failed),
-            "analysed": dg.MetadataValue.md(
-                "\n".join(f"- `{r.test_id}` ({r.method})" for r in analysed) or "none"
-            ),
-            "failed": dg.MetadataValue.md(
-                "\n".join(f"- `{r.test_id}`: {r.message}" for r in failed) or "none"
-            ),
-            "seconds": round(time.perf_counter() - started, 2),
-        }
-    )
+    def _results(
+        context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: ClearcountSettings
+    ) -> dg.MaterializeResult:
+        from models.geo.analysis import analyze_tests, parse_experiments
+        from pipelines.panel import read_experiments, read_panel
 
-
-@dg.asset(
-    group_name=GROUP,
-    pool=POOL,
-    deps=["weekly_panel", "geo_test_results", "pac_by_channel"],
-    kinds={"duckdb"},
-    description=(
-        f"geo.proposed_designs: a default {DESIGN_WEEKS}-week holdout per paid channel "
-        "(stratified randomised markets, MDE at 80% power and alpha 0.10 from backtests, power "
-        "re-estimated on held-out backtests, expected spend saved and lost new patients at the "
-        "MMM's PAC of this refresh (marts.pac_by_channel), else the last-touch PAC)."
-    ),
-)
-def geo_test_designs(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
-    from models.geo.analysis import parse_experiments
-    from models.geo.design import propose_design
-    from pipelines.commands.design_test import assumed_pac
-    from pipelines.panel import read_experiments, read_panel
-
-    started = time.perf_counter()
-    proposed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    rows, skipped = [], []
-    with duckdb.get_connection() as conn:
-        panel = read_panel(conn)
-        past, _ = parse_experiments(read_experiments(conn))
-        for channel in panel.channels:
-            pac, source = assumed_pac(conn, channel)
-            try:
-                p = propose_design(panel, channel, DESIGN_WEEKS, pac=pac, past_tests=past)
-            except ValueError:
-                skipped.append(channel)
-                continue
-            rows.append(
-                {
-                    "channel": channel,
-                    "weeks": p.weeks,
-                    "treatment_geos": list(p.treatment_geos),
-                    "control_geos": list(p.control_geos),
-                    "mde_new_patients": p.mde_new_patients,
-                    "mde_pct": _finite(p.mde_pct),
-                    "power": p.power,
-                    "expected_lost_new_patients": _finite(p.expected_lost_new_patients),
-                    "expected_spend_saved": p.expected_spend_saved,
-                    "assumed_pac": pac,
-                    "assumed_pac_source": source,
-                    "proposed_at": proposed_at,
-                }
-            )
-        frame = pl.DataFrame(
-            rows,
-            schema={
-                "channel": pl.String,
-                "weeks": pl.Int32,
-                "treatment_geos": pl.List(pl.String),
-                "control_geos": pl.List(pl.String),
-                "mde_new_patients": pl.Float64,
-                "mde_pct": pl.Float64,
-                "power": pl.Float64,
-                "expected_lost_new_patients": pl.Float64,
-                "expected_spend_saved": pl.Float64,
-                "assumed_pac": pl.Float64,
-                "assumed_pac_source": pl.String,
-                "proposed_at": pl.Datetime("us"),
-            },
+        _, warehouse = family.scope(context, settings.as_settings(), duckdb)
+        started = time.perf_counter()
+        with warehouse.get_connection() as conn:
+            panel = read_panel(conn)
+            tests, malformed = parse_experiments(read_experiments(conn))
+            results = malformed + analyze_tests(panel, tests)
+            write_geo_tables(conn, result_frames(results, panel.weeks))
+        failed = [r for r in results if not r.ok]
+        analysed = [r for r in results if r.ok]
+        context.log.info(
+            f"geo tests: {len(analysed)} analysed, {len(failed)} not analysed, "
+            f"{time.perf_counter() - started:.1f} s"
         )
-        _write(conn, "geo/write_designs.sql", {"_geo_designs": frame})
-    context.log.info(f"geo designs: {len(rows)} proposed, {len(skipped)} skipped")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/table_name": "geo.proposed_designs",
-            "dagster/row_count": len(rows),
-            "channels_skipped": dg.MetadataValue.md(", ".join(skipped) or "none"),
-            "seconds": round(time.perf_counter() - started, 2),
-        }
-    )
+        if not results:
+            context.log.info(
+                "no geo test in the experiments feed: the MMM runs uncalibrated and says so"
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/table_name": "marts.geo_test_results",
+                "dagster/row_count": len(analysed),
+                "tests_analysed": len(analysed),
+                "tests_failed": len(failed),
+                "analysed": dg.MetadataValue.md(
+                    "\n".join(f"- `{r.test_id}` ({r.method})" for r in analysed) or "none"
+                ),
+                "failed": dg.MetadataValue.md(
+                    "\n".join(f"- `{r.test_id}`: {r.message}" for r in failed) or "none"
+                ),
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+        )
+
+    return _results
+
+
+geo_test_results = geo_test_results_asset()
+
+defs = dg.Definitions(
+    assets=[
+        geo_test_results,
+        *(geo_test_results_asset(f) for f in families() if f.partitioned),
+    ]
+)

@@ -5,15 +5,16 @@ One multi-asset check validates ``staging.<feed>`` for every feed with the suite
 one step pays it once. Each feed gets its own ``gx_suite`` check result, whose metadata holds the
 value-free summary (expectation names, columns, counts). The checks are not blocking: the
 blocking gate is the guard's ``files_accepted`` check; these report drift in what staging holds.
+They check the weekly graph's warehouse; the partitioned path relies on the guard's check.
 """
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.feeds import FEED_ORDER
+from pipelines.partitions import WAREHOUSE_POOL
 
 CHECK = "gx_suite"
-POOL = "warehouse"
 
 
 def _metadata(summary: dict) -> dict:
@@ -47,7 +48,7 @@ def build_gx_checks() -> list[dg.AssetChecksDefinition]:
             for feed in FEED_ORDER
         ],
         can_subset=True,
-        pool=POOL,
+        pool=WAREHOUSE_POOL,
     )
     def staged_feeds_gx(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
         from pipelines.expectations import validate_staged

@@ -138,7 +138,7 @@ def test_next_prints_the_ranking_of_the_last_refresh(
     import shutil
     from datetime import datetime
 
-    from pipelines.defs.marts.next_experiments import write_next_experiments
+    from pipelines.defs.experiment_design.next_experiments import write_next_experiments
 
     path = tmp_path / "next.duckdb"
     shutil.copy(warehouse_file, path)

@@ -225,6 +225,10 @@ def write_fake_warehouse(path: Path, converged: bool = True) -> None:
         totals = frames["weekly_totals"]  # noqa: F841
         conn.execute(
             "CREATE OR REPLACE TABLE core.weekly_panel AS SELECT week_start, t.geo, "
-            "100000::BIGINT AS population, (new_patients // 2)::BIGINT AS new_patients "
-            "FROM totals CROSS JOIN (VALUES ('g01'), ('g02')) AS t(geo)"
+            "100000::BIGINT AS population, (new_patients // 2)::BIGINT AS new_patients, "
+            "true AS observed FROM totals CROSS JOIN (VALUES ('g01'), ('g02')) AS t(geo)"
+        )
+        conn.execute(
+            "CREATE OR REPLACE TABLE staging.controls "
+            "(week_start DATE, geo VARCHAR, name VARCHAR, value DOUBLE)"
         )

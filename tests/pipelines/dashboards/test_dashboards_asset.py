@@ -12,7 +12,8 @@ from dashboard_fakes import WINDOW
 
 from pipelines.dashboards import read_dashboard_data
 from pipelines.dashboards.page import PAGES
-from pipelines.defs.dashboards import dashboards
+from pipelines.defs.dashboards.assets import dashboards
+from pipelines.resources import ClearcountSettings
 
 
 def test_asset_writes_every_page_and_links_them(fake_warehouse: Path, tmp_path, monkeypatch):
@@ -20,7 +21,11 @@ def test_asset_writes_every_page_and_links_them(fake_warehouse: Path, tmp_path, 
     monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(out))
     monkeypatch.setenv("CLEARCOUNT_MIN_CELL", "11")
     result = dg.materialize(
-        [dashboards], resources={"duckdb": DuckDBResource(database=str(fake_warehouse))}
+        [dashboards],
+        resources={
+            "duckdb": DuckDBResource(database=str(fake_warehouse)),
+            "settings": ClearcountSettings(),
+        },
     )
     assert result.success
     meta = result.asset_materializations_for_node("dashboards")[0].metadata

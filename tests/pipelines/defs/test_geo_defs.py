@@ -11,8 +11,10 @@ import polars as pl
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from pipelines.defs.geo import defs as geo_defs
-from pipelines.defs.geo.assets import geo_test_designs, geo_test_results
+from pipelines.defs.experiment_design.assets import geo_test_designs
+from pipelines.defs.geo.assets import defs as geo_defs
+from pipelines.defs.geo.assets import geo_test_results
+from pipelines.resources import ClearcountSettings
 from pipelines.warehouse import apply_schema, connect
 from simulator import WorldConfig, simulate_world
 
@@ -88,7 +90,7 @@ def warehouse_with_tests(tmp_path_factory) -> tuple[Path, object]:
     load_world(path, world, extra)
     result = dg.materialize(
         [geo_test_results, geo_test_designs],
-        resources={"duckdb": DuckDBResource(database=str(path))},
+        resources={"duckdb": DuckDBResource(database=str(path)), "settings": ClearcountSettings()},
     )
     assert result.success
     return path, result
@@ -145,9 +147,24 @@ def test_metadata_names_failed_tests_without_values(warehouse_with_tests) -> Non
 
 def test_assets_are_in_the_geo_group_with_the_warehouse_pool() -> None:
     graph = dg.Definitions.merge(
-        geo_defs, dg.Definitions(resources={"duckdb": DuckDBResource(database=":memory:")})
+        geo_defs,
+        dg.Definitions(
+            resources={
+                "duckdb": DuckDBResource(database=":memory:"),
+                "settings": ClearcountSettings(),
+            }
+        ),
     ).resolve_asset_graph()
     node = graph.get(dg.AssetKey("geo_test_results"))
     assert node.group_name == "geo"
     assert {k.to_user_string() for k in node.parent_keys} == {"weekly_panel", "experiments"}
     assert geo_test_results.op.pool == "warehouse"
+
+
+def test_designs_run_late_in_their_own_group() -> None:
+    from pipelines.definitions import defs
+
+    node = defs.resolve_asset_graph().get(dg.AssetKey("geo_test_designs"))
+    assert node.group_name == "experiment_design"
+    assert "pac_by_channel" in {k.to_user_string() for k in node.parent_keys}
+    assert geo_test_designs.op.pool == "warehouse"

@@ -12,8 +12,9 @@ import dagster as dg
 import yaml
 from dagster_duckdb import DuckDBResource
 
+from pipelines.defs import automation
 from pipelines.defs.ingest import assets as ingest_assets
-from pipelines.defs.ingest import automation
+from pipelines.resources import ClearcountSettings
 
 REPO = Path(__file__).resolve().parents[3]
 SENTINEL = "9Q7Z"
@@ -23,7 +24,10 @@ FEEDS = ["markets", "spend", "calls", "bookings", "experiments", "controls"]
 def materialize(warehouse_path: Path) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [*ingest_assets.feed_assets, ingest_assets.weekly_panel],
-        resources={"duckdb": DuckDBResource(database=str(warehouse_path))},
+        resources={
+            "duckdb": DuckDBResource(database=str(warehouse_path)),
+            "settings": ClearcountSettings(),
+        },
         raise_on_error=False,
     )
 
@@ -98,6 +102,7 @@ def test_definitions_hold_job_schedule_sensor_and_resource():
     sensor = defs.resolve_sensor_def("landing_files_sensor")
     assert sensor.job_name == "weekly_refresh"
     assert isinstance(defs.resources["duckdb"], DuckDBResource)
+    assert isinstance(defs.resources["settings"], ClearcountSettings)
 
 
 def test_schedule_timezone_from_setting(monkeypatch):
@@ -114,29 +119,28 @@ def test_schedule_timezone_from_setting(monkeypatch):
 
 
 def test_sensor_requests_a_run_when_a_landing_file_is_new_or_changed(clearcount_env, small_landing):
-    with dg.instance_for_test() as instance:
-        first = automation.landing_files_sensor(dg.build_sensor_context(instance=instance))
-        assert len(first.run_requests) == 1 and first.cursor
-        same = automation.landing_files_sensor(
-            dg.build_sensor_context(instance=instance, cursor=first.cursor)
+    settings = ClearcountSettings()
+
+    def evaluate(instance: dg.DagsterInstance, cursor: str | None = None) -> dg.SensorResult:
+        return automation.landing_files_sensor(
+            dg.build_sensor_context(instance=instance, cursor=cursor), settings=settings
         )
+
+    with dg.instance_for_test() as instance:
+        first = evaluate(instance)
+        assert len(first.run_requests) == 1 and first.cursor
+        same = evaluate(instance, first.cursor)
         assert not same.run_requests
         extra = small_landing / "calls" / "calls_2.csv"
         extra.write_text("week_start,geo,channel,calls,new_patient_calls\n")
-        new = automation.landing_files_sensor(
-            dg.build_sensor_context(instance=instance, cursor=first.cursor)
-        )
+        new = evaluate(instance, first.cursor)
         assert len(new.run_requests) == 1 and new.cursor != first.cursor
         later = time.time() + 10
         os.utime(extra, (later, later))
-        touched = automation.landing_files_sensor(
-            dg.build_sensor_context(instance=instance, cursor=new.cursor)
-        )
+        touched = evaluate(instance, new.cursor)
         assert len(touched.run_requests) == 1 and touched.cursor != new.cursor
         (small_landing / "calls" / "README.md").write_text("ignored")
-        ignored = automation.landing_files_sensor(
-            dg.build_sensor_context(instance=instance, cursor=touched.cursor)
-        )
+        ignored = evaluate(instance, touched.cursor)
         assert not ignored.run_requests
 
 
@@ -151,6 +155,9 @@ def test_dagster_yaml_instance_settings(tmp_path):
         concurrency = instance.get_concurrency_config()
         assert concurrency.pool_config.default_pool_limit == 1
         assert concurrency.run_queue_config.max_concurrent_runs >= 1
+        (limit,) = concurrency.run_queue_config.tag_concurrency_limits
+        assert limit["key"] == "dagster/partition" and limit["limit"] == 1
+        assert limit["value"] == {"applyLimitPerUniqueValue": True}
 
 
 def test_code_location_has_exactly_one_definitions_object():

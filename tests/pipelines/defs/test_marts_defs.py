@@ -11,14 +11,17 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from models.budget import optimise_budget
-from pipelines.defs.marts import pac_by_channel
+from models.mmm.response import ResponseModel
+from pipelines.defs.marts.assets import budget_plan, pac_by_channel
 from pipelines.defs.marts.writers import (
     mmm_window,
     spend_range,
     write_budget_plan,
     write_pac_by_channel,
 )
-from pipelines.warehouse import WarehouseError, apply_schema
+from pipelines.resources import ClearcountSettings
+from pipelines.response_model import response_frame
+from pipelines.warehouse import WarehouseError, apply_schema, replace_tables, sql_text
 
 WEEKS = [date(2024, 1, 1) + timedelta(weeks=i) for i in range(8)]
 PAC_COLUMNS = [
@@ -145,15 +148,57 @@ def test_spend_range_and_budget_plan(conn):
     assert frame["warning"][1] is not None  # tv pushed above the highest weekly spend seen
 
 
-def test_pac_asset_materialises_with_dashboard_link(tmp_path, monkeypatch):
+def resources(tmp_path, db) -> dict:
+    return {
+        "duckdb": DuckDBResource(database=str(db)),
+        "settings": ClearcountSettings(output_dir=str(tmp_path / "out")),
+    }
+
+
+def test_pac_asset_materialises_with_dashboard_link(tmp_path):
     db = tmp_path / "wh.duckdb"
-    monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(tmp_path / "out"))
     with duckdb.connect(str(db)) as c:
         fill(c)
-    result = dg.materialize(
-        [pac_by_channel], resources={"duckdb": DuckDBResource(database=str(db))}
-    )
+    result = dg.materialize([pac_by_channel], resources=resources(tmp_path, db))
     assert result.success
     mat = result.asset_materializations_for_node("pac_by_channel")[0]
     assert mat.metadata["dagster/row_count"].value == 2
     assert mat.metadata["dashboard"].value.endswith("dashboards/index.html")
+
+
+def small_response() -> ResponseModel:
+    """Two channels, two markets, four window weeks, three posterior draws."""
+    rng = np.random.default_rng(0)
+    lagged = rng.uniform(0.0, 1.0, size=(2, 4, 2, 3))
+    return ResponseModel(
+        channels=("search", "tv"),
+        window_spend=np.array([800.0, 400.0]),
+        max_weekly_spend=np.array([200.0, 200.0]),
+        pop=np.array([1e5, 1e5]),
+        lagged_pre=lagged * 0.2,
+        lagged_win=lagged,
+        decay=np.full((3, 2), 0.5),
+        half_saturation=np.full((3, 2), 0.5),
+        slope=np.full((3, 2), 1.0),
+        beta=rng.uniform(1e-5, 2e-5, size=(3, 2, 2)),
+    )
+
+
+def test_budget_plan_reads_the_response_model_from_the_warehouse(tmp_path):
+    db = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(db)) as c:
+        fill(c)
+    failed = dg.materialize([budget_plan], resources=resources(tmp_path, db), raise_on_error=False)
+    assert not failed.success  # no fit has stored a response model yet
+    with DuckDBResource(database=str(db)).get_connection() as c:
+        c.execute(sql_text("mmm/schema.sql"))
+        replace_tables(c, {"mmm.response_model": response_frame(small_response().to_arrays())}, "t")
+    result = dg.materialize([budget_plan], resources=resources(tmp_path, db))
+    assert result.success
+    with DuckDBResource(database=str(db)).get_connection() as c:
+        stored = c.execute(
+            "SELECT channel, current_spend, recommended_spend FROM marts.budget_plan "
+            "ORDER BY channel"
+        ).fetchall()
+    assert [r[0] for r in stored] == ["search", "tv"]
+    assert sum(r[2] for r in stored) == pytest.approx(sum(r[1] for r in stored))

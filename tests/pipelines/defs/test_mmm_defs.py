@@ -23,9 +23,18 @@ def test_asset_definition() -> None:
     assert {d.to_user_string() for d in node.parent_keys} >= {"weekly_panel", "geo_test_results"}
     check = dg.AssetCheckKey(key, "mmm_converged")
     assert check in graph.asset_check_keys
-    spec = next(s for s in mmm_assets.mmm_fit.check_specs if s.name == "mmm_converged")
-    assert spec.blocking
-    assert mmm_assets.mmm_fit.op.pool == "warehouse"
+    (spec,) = mmm_assets.mmm_converged.check_specs
+    assert spec.blocking and spec.key == check
+    assert mmm_assets.mmm_converged.node_def.pool == "warehouse"
+
+
+def test_the_warehouse_pool_is_not_held_while_sampling() -> None:
+    pools = {op.name: op.pool for op in mmm_assets.mmm_fit.node_def.node_defs}
+    assert pools == {
+        "mmm_read_inputs": "warehouse",
+        "mmm_sample": None,
+        "mmm_write": "warehouse",
+    }
 
 
 def test_read_lift_without_tables_is_empty() -> None:
@@ -124,6 +133,14 @@ class FakeFit:
                 "holdout": [True],
             }
         )
+        self.response = FakeResponse()
+
+
+class FakeResponse:
+    """Arrays as ``ResponseModel.to_arrays`` returns them."""
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"channels": np.array(["tv"]), "beta": np.arange(6.0).reshape(1, 2, 3)}
 
 
 def test_write_tables_converged_and_not() -> None:
@@ -131,6 +148,9 @@ def test_write_tables_converged_and_not() -> None:
     mmm_assets.write_tables(conn, FakeFit(True), datetime(2026, 1, 12))
     assert conn.execute("SELECT count(*) FROM mmm.channel_summary").fetchone()[0] == 1
     assert conn.execute("SELECT converged FROM mmm.fit_status").fetchone()[0] is True
+    stored = dict(conn.execute("SELECT name, npy FROM mmm.response_model").fetchall())
+    assert set(stored) == {"channels", "beta"}
+    assert mmm_assets.convergence_result(conn).passed
     # a failed fit keeps the published PAC tables and records why
     mmm_assets.write_tables(conn, FakeFit(False), datetime(2026, 1, 19))
     assert conn.execute("SELECT count(*) FROM mmm.channel_summary").fetchone()[0] == 1
@@ -140,6 +160,11 @@ def test_write_tables_converged_and_not() -> None:
         "SELECT passed FROM mmm.diagnostics WHERE metric = 'max_rhat'"
     ).fetchone()[0]
     assert passed is False
+    # the response model of the last converged fit is kept with its PAC tables
+    assert conn.execute("SELECT count(*) FROM mmm.response_model").fetchone()[0] == 2
+    result = mmm_assets.convergence_result(conn)
+    assert not result.passed and result.description == msg
+    assert result.metadata["max_rhat"].value == 1.3
 
 
 @pytest.mark.slow
@@ -148,15 +173,18 @@ def test_non_converged_fit_fails_the_blocking_check(tmp_path, monkeypatch) -> No
     import dagster as dg
     from dagster_duckdb import DuckDBResource
 
+    from pipelines.resources import ClearcountSettings
     from simulator import WorldConfig, simulate_world
 
     world = simulate_world(WorldConfig(seed=3, n_geos=6, n_weeks=80))
     monkeypatch.setattr("pipelines.panel.read_panel", lambda conn: world.panel)
-    monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(tmp_path / "out"))
     db = str(tmp_path / "wh.duckdb")
     result = dg.materialize(
-        [mmm_assets.mmm_fit],
-        resources={"duckdb": DuckDBResource(database=db)},
+        [mmm_assets.mmm_fit, mmm_assets.mmm_converged],
+        resources={
+            "duckdb": DuckDBResource(database=db),
+            "settings": ClearcountSettings(output_dir=str(tmp_path / "out")),
+        },
         run_config={"ops": {"mmm_fit": {"config": {"draws": 10, "tune": 10, "holdout_weeks": 0}}}},
         raise_on_error=False,
     )
@@ -195,3 +223,43 @@ def test_sample_refresh_calibrates_the_mmm_with_its_geo_test_results(sample_refr
     assert sorted((m.channel, m.design) for m in lifts) == sorted(analysed)
     assert status == [(True, True)]
     assert [c for (c,) in calibrated] == sorted({c for c, _ in analysed})
+
+
+def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
+    """The reporting window comes from the settings resource unless the run config sets it."""
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from models.panel import Panel
+    from pipelines.resources import ClearcountSettings
+
+    weeks = np.arange("2024-01-01", 8 * 7, 7, dtype="datetime64[D]")
+    panel = Panel(
+        weeks=weeks,
+        geos=("a",),
+        channels=("tv",),
+        population=np.array([1e5]),
+        spend=np.ones((1, 8, 1)),
+        new_patients=np.full((1, 8), 5.0),
+    )
+    seen = []
+
+    def fake_fit(panel, config, lift):
+        seen.append(config)
+        fit = FakeFit(False)
+        fit.notes, fit.calibrated = [], False
+        return fit
+
+    monkeypatch.setattr("pipelines.panel.read_panel", lambda conn: panel)
+    monkeypatch.setattr("models.mmm.fit_mmm", fake_fit)
+    resources = {
+        "duckdb": DuckDBResource(database=str(tmp_path / "wh.duckdb")),
+        "settings": ClearcountSettings(output_dir=str(tmp_path / "out"), window_weeks="26"),
+    }
+    dg.materialize([mmm_assets.mmm_fit], resources=resources)
+    dg.materialize(
+        [mmm_assets.mmm_fit],
+        resources=resources,
+        run_config={"ops": {"mmm_fit": {"config": {"window_weeks": 13}}}},
+    )
+    assert [c.window_weeks for c in seen] == [26, 13]

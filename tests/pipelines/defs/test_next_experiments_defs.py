@@ -1,4 +1,5 @@
-"""The next_experiments asset: saved posterior + proposed designs + panel -> marts.next_experiments."""
+"""The next_experiments asset: stored posterior response + proposed designs + panel ->
+marts.next_experiments."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from dagster_duckdb import DuckDBResource
 
 from models.mmm.response import ResponseModel
 from models.mmm.transforms import GeometricAdstock, HillSaturation
-from pipelines.defs.marts.next_experiments import next_experiments
-from pipelines.warehouse import apply_schema, connect
+from pipelines.defs.experiment_design.next_experiments import next_experiments
+from pipelines.resources import ClearcountSettings
+from pipelines.response_model import response_frame
+from pipelines.warehouse import apply_schema, connect, replace_tables, sql_text
 from simulator import WorldConfig, simulate_world
 
 
@@ -78,17 +81,22 @@ def response_of(panel, wide: int, n: int = 300) -> ResponseModel:
     )
 
 
-def test_asset_ranks_every_channel_and_the_uncertain_one_first(tmp_path, monkeypatch):
+def test_asset_ranks_every_channel_and_the_uncertain_one_first(tmp_path):
     panel = simulate_world(WorldConfig(seed=31, n_geos=10, n_weeks=90)).panel
     db = tmp_path / "warehouse.duckdb"
     write_world(db, panel)
-    out = tmp_path / "out"
-    (out / "mmm").mkdir(parents=True)
     wide = panel.channels.index("search")
-    np.savez(out / "mmm" / "response.npz", **response_of(panel, wide).to_arrays())
-    monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(out))
+    conn = connect(db)
+    conn.execute(sql_text("mmm/schema.sql"))
+    arrays = response_of(panel, wide).to_arrays()
+    replace_tables(conn, {"mmm.response_model": response_frame(arrays)}, "the test response")
+    conn.close()
     result = dg.materialize(
-        [next_experiments], resources={"duckdb": DuckDBResource(database=str(db))}
+        [next_experiments],
+        resources={
+            "duckdb": DuckDBResource(database=str(db)),
+            "settings": ClearcountSettings(output_dir=str(tmp_path / "out")),
+        },
     )
     assert result.success
     mat = result.asset_materializations_for_node("next_experiments")[0]
@@ -103,14 +111,16 @@ def test_asset_ranks_every_channel_and_the_uncertain_one_first(tmp_path, monkeyp
     assert frame["refreshed_at"].null_count() == 0
 
 
-def test_asset_fails_plainly_without_a_saved_posterior(tmp_path, monkeypatch):
+def test_asset_fails_plainly_without_a_saved_posterior(tmp_path):
     panel = simulate_world(WorldConfig(seed=31, n_geos=10, n_weeks=90)).panel
     db = tmp_path / "warehouse.duckdb"
     write_world(db, panel)
-    monkeypatch.setenv("CLEARCOUNT_OUTPUT_DIR", str(tmp_path / "out"))
     result = dg.materialize(
         [next_experiments],
-        resources={"duckdb": DuckDBResource(database=str(db))},
+        resources={
+            "duckdb": DuckDBResource(database=str(db)),
+            "settings": ClearcountSettings(output_dir=str(tmp_path / "out")),
+        },
         raise_on_error=False,
     )
     assert not result.success
