@@ -12,6 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from models.budget import optimise_budget
 from models.mmm.response import ResponseModel
+from models.mmm.transforms import GeometricAdstock, HillSaturation
 from pipelines.defs.marts.assets import budget_plan, pac_by_channel
 from pipelines.defs.marts.writers import (
     mmm_window,
@@ -177,9 +178,10 @@ def small_response() -> ResponseModel:
         pop=np.array([1e5, 1e5]),
         lagged_pre=lagged * 0.2,
         lagged_win=lagged,
-        decay=np.full((3, 2), 0.5),
-        half_saturation=np.full((3, 2), 0.5),
-        slope=np.full((3, 2), 1.0),
+        adstock=GeometricAdstock(max_lag=3),
+        saturation=HillSaturation(),
+        adstock_params={"decay": np.full((3, 2), 0.5)},
+        saturation_params={"half_saturation": np.full((3, 2), 0.5), "slope": np.full((3, 2), 1.0)},
         beta=rng.uniform(1e-5, 2e-5, size=(3, 2, 2)),
     )
 
