@@ -31,7 +31,8 @@ GROUP_ASSETS = {
     "ingest": ["markets", "spend", "calls", "bookings", "experiments", "controls", "weekly_panel"],
     "geo": ["geo_test_results"],
     "mmm": ["mmm_fit"],
-    "marts": ["pac_by_channel", "budget_plan", "next_experiments"],
+    "marts": ["pac_by_channel", "budget_plan"],
+    "experiment_design": ["geo_test_designs", "next_experiments"],
     "dashboards": ["dashboards"],
 }
 
