@@ -226,7 +226,8 @@ def test_sample_refresh_calibrates_the_mmm_with_its_geo_test_results(sample_refr
 
 
 def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
-    """The reporting window comes from the settings resource unless the run config sets it."""
+    """The reporting window and holiday calendar come from the settings resource; the run
+    config may set the window, the sampler, the transforms and the priors."""
     import dagster as dg
     from dagster_duckdb import DuckDBResource
 
@@ -254,12 +255,19 @@ def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr("models.mmm.fit_mmm", fake_fit)
     resources = {
         "duckdb": DuckDBResource(database=str(tmp_path / "wh.duckdb")),
-        "settings": ClearcountSettings(output_dir=str(tmp_path / "out"), window_weeks="26"),
+        "settings": ClearcountSettings(
+            output_dir=str(tmp_path / "out"), window_weeks="26", holiday_country="GB-ENG"
+        ),
     }
     dg.materialize([mmm_assets.mmm_fit], resources=resources)
+    model = {"window_weeks": 13, "chains": 2, "saturation": "logistic", "media_share": 0.4}
     dg.materialize(
         [mmm_assets.mmm_fit],
         resources=resources,
-        run_config={"ops": {"mmm_fit": {"config": {"window_weeks": 13}}}},
+        run_config={"ops": {"mmm_fit": {"config": model}}},
     )
     assert [c.window_weeks for c in seen] == [26, 13]
+    assert [c.holiday_country for c in seen] == ["GB-ENG", "GB-ENG"]
+    assert (seen[0].chains, seen[1].chains) == (4, 2)
+    assert (seen[0].saturation.kind, seen[1].saturation.kind) == ("hill", "logistic")
+    assert seen[1].priors.media_share == 0.4
