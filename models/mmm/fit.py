@@ -69,13 +69,13 @@ class MMMConfig:
     """
 
     window_weeks: int = 52
-    draws: int = 750
-    tune: int = 800
+    draws: int = 1000
+    tune: int = 1000
     chains: int = 4
     cores: int = 2
     seed: int = 20240601
     n_fourier: int = 2
-    target_accept: float = 0.95
+    target_accept: float = 0.97
     low_rank_mass_matrix: bool = True
     holdout_weeks: int = 13
     holdout_draws: int = 150
