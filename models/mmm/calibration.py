@@ -1,6 +1,6 @@
 """Geo-test lift measurements turned into the MMM's calibration terms (:class:`LiftData`).
 
-A measurement enters the model as ``observed ~ StudentT(nu, predicted lift, sd)``, where the
+A measurement enters the model as ``observed ~ Normal(predicted lift, sd)``, where the
 predicted lift is the model's new patients in the treated markets and test weeks under the
 higher minus the lower spend path. Three choices keep a test from dragging the model where it
 should only inform it:
@@ -8,8 +8,9 @@ should only inform it:
 - the scale is the wider half of the 90% interval over 1.645 (a skewed interval is not read as
   a narrow symmetric one), times ``DOUBLE_USE_INFLATION``: the test's outcomes also enter the
   model's likelihood, so the measurement is not independent evidence;
-- the Student-t (``nu = 4``) has heavy tails: a test that disagrees with the rest of the data
-  is discounted rather than followed, and an inconclusive test (a wide interval) moves little;
+- an inconclusive test (a wide interval) has a large ``sd`` and moves the channel little (a
+  Student-t likelihood was tried to discount disagreeing tests; the calibrated sample fit mixed
+  worse with it, R-hat 1.020 against 1.012);
 - the counterfactual spend follows the channel's weekly pattern in the markets not treated
   (the business-as-usual flighting), not an even spread over the test weeks.
 """
@@ -33,8 +34,6 @@ log = logging.getLogger(__name__)
 DOUBLE_USE_INFLATION = float(np.sqrt(2.0))
 #: z of the 95th percentile: a 90% interval's half-width is 1.645 sd
 Z90 = 1.645
-#: Student-t degrees of freedom of a lift measurement
-LIFT_NU = 4.0
 
 
 def lift_terms(
@@ -91,7 +90,6 @@ def lift_terms(
                 lagged_low=lagged((low / unit[:, None])[:, :, None], max_lag)[:, ti, 0, :],
                 observed=est,
                 sd=sd,
-                nu=LIFT_NU,
             )
         )
     for n in notes:

@@ -117,7 +117,6 @@ class LiftData:
         lagged_low: (n_t, n_test_weeks, max_lag) normalised spend per capita, lower-spend path.
         observed: measured incremental new patients (higher minus lower spend).
         sd: scale of the measurement error (see :mod:`models.mmm.calibration`).
-        nu: Student-t degrees of freedom of the measurement error.
     """
 
     channel: int
@@ -126,7 +125,6 @@ class LiftData:
     lagged_low: np.ndarray
     observed: float
     sd: float
-    nu: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -372,7 +370,7 @@ def build_model(
             lo = saturation.pt_apply((lt.lagged_low * w_c).sum(axis=-1), p_c)
             scale = pop[lt.geos] * beta[lt.geos, c]  # (n_t,)
             pred = (scale[:, None] * (hi - lo)).sum()
-            pm.StudentT(f"lift_{i}", nu=lt.nu, mu=pred, sigma=lt.sd, observed=lt.observed)
+            pm.Normal(f"lift_{i}", mu=pred, sigma=lt.sd, observed=lt.observed)
     return model
 
 
