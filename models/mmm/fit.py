@@ -75,7 +75,7 @@ class MMMConfig:
     cores: int = 2
     seed: int = 20240601
     n_fourier: int = 2
-    target_accept: float = 0.95
+    target_accept: float = 0.97
     low_rank_mass_matrix: bool = True
     holdout_weeks: int = 13
     holdout_draws: int = 150
