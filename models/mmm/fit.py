@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from models.mmm.calibration import lift_terms
-from models.mmm.diagnostics import Diagnostics, sampler_diagnostics
+from models.mmm.diagnostics import MAX_RHAT, MIN_ESS, Diagnostics, sampler_diagnostics
 from models.mmm.inputs import MIN_WEEKS, prepare_panel
 from models.mmm.model import (
     Draws,
@@ -39,6 +39,8 @@ from models.panel import Panel
 #: divergence in 3,000 draws and another a bulk ESS of 350; 0.99 converged on all five, in
 #: 25-29 s (measured 2026-11-28).
 NATIONAL_TARGET_ACCEPT = 0.99
+#: target_accept of a retry after divergences
+RETRY_TARGET_ACCEPT = 0.99
 #: above this many pointwise log-likelihood values (draws x market-weeks) the fit skips them
 MAX_LOGLIK_VALUES = 60_000_000
 
@@ -64,6 +66,10 @@ class MMMConfig:
             model variants can be compared with LOO; skipped (with a note) above
             ``MAX_LOGLIK_VALUES`` values.
         holiday_country: the holiday calendar of the baseline (``models.calendar``).
+        retries: when a run misses a convergence gate, sample again (fresh seed) with twice
+            the tuning, twice the draws if R-hat or ESS missed, and target acceptance
+            ``RETRY_TARGET_ACCEPT`` if it diverged; up to this many times. Only the last run's
+            draws and diagnostics are used; the notes say what was retried and why.
         adstock, saturation: the transforms, which own their priors.
         priors: the other priors.
     """
@@ -84,6 +90,7 @@ class MMMConfig:
     ppc_draws: int = 400
     log_likelihood: bool = True
     holiday_country: str = "US"
+    retries: int = 1
     adstock: Adstock = field(default_factory=GeometricAdstock)
     saturation: Saturation = field(default_factory=HillSaturation)
     priors: Priors = field(default_factory=Priors)
@@ -151,6 +158,37 @@ def run_sampler(compiled, config: MMMConfig, draws: int, tune: int, seed: int):
     )
 
 
+def sample_until_converged(compiled, config: MMMConfig, notes: list[str]):
+    """Run the sampler; while a run misses a gate and ``config.retries`` allow, run it again
+    with longer chains (see :class:`MMMConfig`). Appends a note per retry.
+
+    Returns:
+        (idata of the last run, the config it ran with).
+    """
+    idata = run_sampler(compiled, config, config.draws, config.tune, config.seed)
+    for attempt in range(1, config.retries + 1):
+        rhat, bulk, tail, div = sampler_diagnostics(idata)
+        run = Diagnostics(rhat, bulk, tail, div, n_draws=config.draws * config.chains)
+        if run.converged:
+            break
+        mixing = not rhat <= MAX_RHAT or min(bulk, tail) < MIN_ESS
+        config = replace(
+            config,
+            tune=2 * config.tune,
+            draws=2 * config.draws if mixing else config.draws,
+            target_accept=max(config.target_accept, RETRY_TARGET_ACCEPT)
+            if div
+            else config.target_accept,
+        )
+        notes.append(
+            f"Run {attempt} missed a convergence gate ({'; '.join(run.problems())}); sampled "
+            f"again with {config.tune} tuning steps, {config.draws} draws per chain and "
+            f"target acceptance {config.target_accept}."
+        )
+        idata = run_sampler(compiled, config, config.draws, config.tune, config.seed + attempt)
+    return idata, config
+
+
 def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] = ()) -> MMMFit:
     """Fit the MMM and compute PAC, contributions, response curves and diagnostics.
 
@@ -186,7 +224,7 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
         )
     ts = time.perf_counter()
     compiled = compile_model(model)
-    idata = run_sampler(compiled, config, config.draws, config.tune, config.seed)
+    idata, config = sample_until_converged(compiled, config, notes)
     sampling_seconds = time.perf_counter() - ts
     rhat, bulk, tail, div = sampler_diagnostics(idata)
     n_loglik = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"] * data.observed.sum()

@@ -29,7 +29,6 @@ import pytest
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "data" / "sample"
 RUN_TIMEOUT_S = 15 * 60
 START_TIMEOUT_S = 240
 
@@ -126,8 +125,14 @@ def stop_group(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
-    """A running ``dagster dev`` on the sample landing dir; yields (port, warehouse, log)."""
+def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path, Path]]:
+    """A running ``dagster dev`` on a small simulated world (6 markets x 80 weeks: the whole
+    refresh in a few minutes; the sample's own refresh is tested by ``sample_refreshed``);
+    yields (port, warehouse, log, landing dir)."""
+    from simulator import WorldConfig, simulate_world, write_world
+
+    landing = tmp_path / "landing"
+    write_world(simulate_world(WorldConfig(seed=7, n_geos=6, n_weeks=80)), landing)
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
@@ -135,7 +140,7 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
     env = dict(os.environ)
     env.update(
         DAGSTER_HOME=str(home),
-        CLEARCOUNT_LANDING_DIR=str(SAMPLE),
+        CLEARCOUNT_LANDING_DIR=str(landing),
         CLEARCOUNT_WAREHOUSE=str(warehouse),
         CLEARCOUNT_OUTPUT_DIR=str(tmp_path / "output"),
     )
@@ -158,7 +163,7 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[int, Path, Path]]:
             start_new_session=True,
         )
     try:
-        yield port, warehouse, log
+        yield port, warehouse, log, landing
     finally:
         stop_group(proc)
         assert live_members(proc.pid) == [], "dagster dev left processes running"
@@ -186,7 +191,7 @@ def wait_for_job(port: int, log: Path) -> dict:
 
 
 def test_weekly_refresh_launched_through_graphql_loads_the_warehouse(dagster_dev):
-    port, warehouse, log = dagster_dev
+    port, warehouse, log, landing = dagster_dev
     selector = wait_for_job(port, log)
     launched = graphql(
         port, LAUNCH, {"executionParams": {"selector": selector, "runConfigData": {}}}
@@ -207,7 +212,7 @@ def test_weekly_refresh_launched_through_graphql_loads_the_warehouse(dagster_dev
     conn = duckdb.connect(str(warehouse), read_only=True)
     try:
         scans = conn.execute("SELECT feed, verdict FROM audit.file_scans").fetchall()
-        files = sorted(p for p in SAMPLE.glob("*/*") if p.suffix in {".csv", ".parquet"})
+        files = sorted(p for p in landing.glob("*/*") if p.suffix in {".csv", ".parquet"})
         assert len(scans) == len(files)
         assert all(verdict == "accepted" for _, verdict in scans)
         markets = conn.execute("SELECT count(*) FROM staging.markets").fetchall()[0][0]
@@ -217,7 +222,7 @@ def test_weekly_refresh_launched_through_graphql_loads_the_warehouse(dagster_dev
         assert conn.execute("SELECT count(*) FROM core.weekly_panel").fetchall() == [
             (markets * weeks,)
         ]
-        truth = json.loads((SAMPLE / "truth.json").read_text())
+        truth = json.loads((landing / "truth.json").read_text())
         assert markets == truth["config"]["n_geos"] and weeks == truth["config"]["n_weeks"]
         dupes = conn.execute(
             "SELECT count(*) FROM (SELECT week_start, geo, channel FROM staging.spend "

@@ -91,16 +91,22 @@ def test_unknown_feed_is_refused() -> None:
 
 
 @pytest.mark.slow
-def test_gx_checks_run_in_dagster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gx_checks_run_in_dagster(tmp_path: Path) -> None:
     if not (SAMPLE / "markets").is_dir():
         pytest.skip("data/sample not committed yet")
     from pipelines.defs.ingest.assets import feed_assets
     from pipelines.defs.ingest.gx_checks import build_gx_checks
 
-    monkeypatch.setenv("CLEARCOUNT_LANDING_DIR", str(SAMPLE))
+    from pipelines.resources import ClearcountSettings
+
     result = dg.materialize(
         [*feed_assets, *build_gx_checks()],
-        resources={"duckdb": DuckDBResource(database=str(tmp_path / "w.duckdb"))},
+        resources={
+            "duckdb": DuckDBResource(database=str(tmp_path / "w.duckdb")),
+            "settings": ClearcountSettings(
+                landing_dir=str(SAMPLE), warehouse=str(tmp_path / "w.duckdb")
+            ),
+        },
     )
     assert result.success
     evaluations = result.get_asset_check_evaluations()

@@ -44,7 +44,8 @@ class MMMWriteError(RuntimeError):
 class MMMRunConfig(dg.Config):
     """Model settings an analyst may change for one run (unset: ``MMMConfig``'s defaults).
 
-    Sampler: ``draws``, ``tune`` (per chain), ``chains``, ``seed``, ``holdout_weeks``.
+    Sampler: ``draws``, ``tune`` (per chain), ``chains``, ``seed``, ``holdout_weeks``,
+    ``retries`` (longer runs after a missed convergence gate).
     Transforms: ``adstock`` (``geometric`` or ``weibull``), ``max_lag`` (weeks),
     ``saturation`` (``hill`` or ``logistic``). Priors (``models.mmm.model.Priors``):
     ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
@@ -57,6 +58,7 @@ class MMMRunConfig(dg.Config):
     chains: int | None = None
     seed: int | None = None
     holdout_weeks: int | None = None
+    retries: int | None = None
     window_weeks: int | None = None
     adstock: str | None = None
     max_lag: int | None = None
@@ -75,7 +77,7 @@ class MMMRunConfig(dg.Config):
 
         sampler = {
             k: getattr(self, k)
-            for k in ("draws", "tune", "chains", "seed", "holdout_weeks", "window_weeks")
+            for k in ("draws", "tune", "chains", "seed", "holdout_weeks", "retries", "window_weeks")
         }
         changes = {k: v for k, v in sampler.items() if v is not None}
         if self.adstock is not None or self.max_lag is not None:

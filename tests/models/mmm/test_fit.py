@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from models.mmm import MMMConfig, fit_mmm
+from models.mmm import fit as fit_module
 from simulator import WorldConfig, simulate_world
 
 
@@ -17,6 +18,7 @@ def small_fit():
         holdout_draws=60,
         holdout_tune=60,
         response_draws=40,
+        retries=0,
     )
     return world, fit_mmm(world.panel, config)
 
@@ -65,7 +67,35 @@ def test_small_world_result_tables(small_fit, tmp_path) -> None:
 @pytest.mark.slow
 def test_fit_is_reproducible_with_a_seed() -> None:
     world = simulate_world(WorldConfig(seed=7, n_geos=6, n_weeks=80))
-    cfg = MMMConfig(draws=30, tune=30, holdout_weeks=0, response_draws=10)
+    cfg = MMMConfig(draws=30, tune=30, holdout_weeks=0, response_draws=10, retries=0)
     a = fit_mmm(world.panel.national(), cfg)
     b = fit_mmm(world.panel.national(), cfg)
     np.testing.assert_array_equal(a.idata.posterior["roi"].values, b.idata.posterior["roi"].values)
+
+
+def test_a_missed_gate_is_sampled_again_with_longer_chains(monkeypatch) -> None:
+    """R-hat missed, then divergences, then converged: each retry doubles tuning, doubles the
+    draws only after a mixing miss, raises target acceptance only after divergences."""
+    runs = []
+    results = iter([(1.05, 900.0, 900.0, 0), (1.005, 900.0, 900.0, 3), (1.004, 900.0, 900.0, 0)])
+    monkeypatch.setattr(
+        fit_module, "run_sampler", lambda c, cfg, d, t, seed: runs.append((d, t, seed, cfg)) or seed
+    )
+    monkeypatch.setattr(fit_module, "sampler_diagnostics", lambda idata: next(results))
+    notes: list[str] = []
+    cfg = MMMConfig(draws=100, tune=100, target_accept=0.9, retries=3)
+    idata, final = fit_module.sample_until_converged(None, cfg, notes)
+    assert [(d, t) for d, t, _, _ in runs] == [(100, 100), (200, 200), (200, 400)]
+    assert [c.target_accept for *_, c in runs] == [0.9, 0.9, fit_module.RETRY_TARGET_ACCEPT]
+    assert len({seed for _, _, seed, _ in runs}) == 3 and idata == runs[-1][2]
+    assert final.draws == 200 and final.tune == 400 and len(notes) == 2
+    assert "R-hat" in notes[0] and "divergent" in notes[1]
+
+
+def test_no_retry_when_retries_is_zero(monkeypatch) -> None:
+    runs = []
+    monkeypatch.setattr(fit_module, "run_sampler", lambda *a: runs.append(a) or "idata")
+    monkeypatch.setattr(fit_module, "sampler_diagnostics", lambda idata: (2.0, 10.0, 10.0, 5))
+    notes: list[str] = []
+    fit_module.sample_until_converged(None, MMMConfig(retries=0), notes)
+    assert len(runs) == 1 and notes == []
