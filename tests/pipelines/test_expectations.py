@@ -96,7 +96,6 @@ def test_gx_checks_run_in_dagster(tmp_path: Path) -> None:
         pytest.skip("data/sample not committed yet")
     from pipelines.defs.ingest.assets import feed_assets
     from pipelines.defs.ingest.gx_checks import build_gx_checks
-
     from pipelines.resources import ClearcountSettings
 
     result = dg.materialize(

@@ -185,7 +185,11 @@ def test_non_converged_fit_fails_the_blocking_check(tmp_path, monkeypatch) -> No
             "duckdb": DuckDBResource(database=db),
             "settings": ClearcountSettings(output_dir=str(tmp_path / "out")),
         },
-        run_config={"ops": {"mmm_fit": {"config": {"draws": 10, "tune": 10, "holdout_weeks": 0, "retries": 0}}}},
+        run_config={
+            "ops": {
+                "mmm_fit": {"config": {"draws": 10, "tune": 10, "holdout_weeks": 0, "retries": 0}}
+            }
+        },
         raise_on_error=False,
     )
     evals = result.get_asset_check_evaluations()
