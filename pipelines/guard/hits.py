@@ -1,9 +1,11 @@
 """What a guard scan collects while it runs: the file's columns as the scan sees them, and the
-rule hits counted per (rule, column) in the order they are reported. Counts only, never a value.
+rule hits counted per (rule, column) in the order they are reported, with the positions of the
+first rows that hit a row-level rule. Counts and positions only, never a value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pipelines.feeds import Column
@@ -56,6 +58,10 @@ RULE_ORDER: tuple[str, ...] = (
 )
 """Every rule id the guard reports, in the order hits are listed."""
 
+ROWS_SHOWN = 5
+"""Rows listed per hit, at most: the first ones in the file (``negative_value(spend)=9 at rows
+4, 17, 22, 23, 40 and 4 more``)."""
+
 STRUCTURE_RULES = frozenset(
     {"unreadable", "missing_column", "unknown_column", "identifier_column", "bad_parquet_type"}
 )
@@ -77,25 +83,57 @@ class ScanColumn:
 
 
 class Hits:
-    """Collects hits keyed by (rule, column) and orders them."""
+    """Collects hits keyed by (rule, column), with their first rows, and orders them."""
 
     def __init__(self) -> None:
         self._hits: dict[tuple[str, str | None], tuple[int, int]] = {}
+        self._first_rows: dict[tuple[str, str | None], tuple[int, ...]] = {}
 
-    def add(self, rule: str, column: str | None, rows: int, position: int = -1) -> None:
+    def add(
+        self,
+        rule: str,
+        column: str | None,
+        rows: int,
+        position: int = -1,
+        first_rows: Iterable[int] | None = (),
+    ) -> None:
+        """Count ``rows`` more rows hitting ``rule`` on ``column`` (its 0-based ``position``
+        orders the report); ``first_rows`` are positions of the first of them in ``guard_scan``
+        (``pipelines.guard.read.row_numbers``), none for rules about the whole file."""
         if rows <= 0 and rule not in STRUCTURE_RULES:
             return  # value rules that found nothing; structure rules count even on 0 rows
         key = (rule, column)
         old = self._hits.get(key, (0, position))[0]
         self._hits[key] = (old + int(rows), position)
+        if first_rows:
+            merged = set(self._first_rows.get(key, ())) | set(first_rows)
+            self._first_rows[key] = tuple(sorted(merged)[:ROWS_SHOWN])
 
     def structurally_rejected(self) -> bool:
         """True when a structure rule (no header, wrong or identifier columns) has fired."""
         return any(rule in STRUCTURE_RULES for rule, _ in self._hits)
 
-    def result(self) -> tuple[RuleHit, ...]:
+    def row_positions(self) -> set[int]:
+        """Every row position kept, to be numbered by ``pipelines.guard.read.row_numbers``."""
+        return {p for rows in self._first_rows.values() for p in rows}
+
+    def result(self, row_numbers: Mapping[int, int]) -> tuple[RuleHit, ...]:
+        """The hits in report order, their rows numbered by ``row_numbers`` (position -> row
+        number as the data owner sees it; a position without a number is left out)."""
         order = {rule: i for i, rule in enumerate(RULE_ORDER)}
         items = sorted(
             self._hits.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[1][1], kv[0][1] or "")
         )
-        return tuple(RuleHit(rule, column, rows) for (rule, column), (rows, _) in items)
+        return tuple(
+            RuleHit(
+                rule,
+                column,
+                rows,
+                tuple(
+                    row_numbers[p]
+                    for p in self._first_rows.get((rule, column), ())
+                    if p in row_numbers
+                ),
+            )
+            for (rule, column), (rows, _) in items
+        )

@@ -3,8 +3,10 @@
 ``distinct`` builds ``guard_distinct(col, v, n)`` (each column's distinct raw values with their
 row counts); ``column_rules`` (types, ``sql/guard/column_rules.sql``), ``checks`` (keys, totals,
 geos, markets, ``sql/guard/checks.sql``) and ``value_rules`` (value patterns,
-``sql/guard/value_rules.sql``) read it and add counts to a ``Hits``. Values from the file travel
-only as SQL parameters or stay inside DuckDB.
+``sql/guard/value_rules.sql``) read it and add counts to a ``Hits``. A rule that hits rows
+is then asked for the positions of its first rows in ``guard_scan`` (a second query only when it
+hit, so a clean file pays nothing for them). Values from the file travel only as SQL parameters
+or stay inside DuckDB.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import duckdb
 from pipelines.feeds import RESTRICTED_ZIP3, SLUG_PATTERN, Column, ColumnType, Feed
 from pipelines.guard import allowlists, person_names
 from pipelines.guard.file_names import name_on_allowlist
-from pipelines.guard.hits import Hits, ScanColumn
+from pipelines.guard.hits import ROWS_SHOWN, Hits, ScanColumn
 from pipelines.guard.names import looks_like_data
-from pipelines.guard.sql import fill, quote_literal, run, snippets, statement
+from pipelines.guard.read import HEADER_ROW
+from pipelines.guard.sql import fill, quote_ident, quote_literal, run, snippets, statement
 
 COLUMN_RULES = "guard/column_rules.sql"
 CHECKS = "guard/checks.sql"
@@ -62,13 +65,61 @@ def pattern_counts(
     insert_cells(conn, cells, create=True, text=text)
     if not all(c.isascii() for c in cells):
         run(conn, snippets(CHECKS)["normalise"])
-    cursor = conn.execute(value_rules_sql())
-    rule_names = [d[0] for d in cursor.description][1:]
-    totals = dict.fromkeys(rule_names, 0)
-    for row in cursor.fetchall():
-        for rule, count in zip(rule_names, row[1:], strict=True):
+    rules = _match_patterns(conn)
+    totals = dict.fromkeys(rules, 0)
+    for _, *counts in _pattern_counts_by_col(conn, rules):
+        for rule, count in zip(rules, counts, strict=True):
             totals[rule] += int(count)
     return totals
+
+
+def _match_patterns(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Match the value patterns over ``guard_values`` into ``guard_value_flags`` (col, raw, n
+    and a boolean per rule, ``value_rules.sql``); return the rule ids, in its column order."""
+    run(conn, f"CREATE OR REPLACE TEMP TABLE guard_value_flags AS {value_rules_sql()}")
+    return [str(row[0]) for row in run(conn, "DESCRIBE guard_value_flags")[3:]]
+
+
+def _pattern_counts_by_col(conn: duckdb.DuckDBPyConnection, rules: list[str]) -> list[tuple]:
+    """Per col of ``guard_value_flags``: (col, rows matching each rule in ``rules``)."""
+    counts = ", ".join(f"coalesce(sum(n) FILTER (WHERE {quote_ident(r)}), 0)" for r in rules)
+    return run(conn, f"SELECT col, {counts} FROM guard_value_flags GROUP BY col ORDER BY col")
+
+
+def _pattern_rows(
+    conn: duckdb.DuckDBPyConnection, col: ScanColumn, rules: list[str]
+) -> dict[str, list[int]]:
+    """The first rows of ``col`` whose value matched each of ``rules`` (rules that hit it)."""
+    first_rows = ", ".join(f"min(r, {ROWS_SHOWN}) FILTER (WHERE {quote_ident(r)})" for r in rules)
+    sql = fill(
+        snippets(CHECKS)["pattern_rows"],
+        first_rows=first_rows,
+        any=" OR ".join(quote_ident(r) for r in rules),
+        col=str(col.position),
+        v=col.ref,
+        header_row=str(HEADER_ROW),
+    )
+    return dict(zip(rules, run(conn, sql)[0], strict=True))
+
+
+def _first_rows(conn: duckdb.DuckDBPyConnection, col: ScanColumn, condition: str) -> list[int]:
+    """Positions of the first rows whose value ``v`` of ``col`` meets ``condition``."""
+    sql = fill(
+        snippets(CHECKS)["value_rows"], v=col.ref, limit=str(ROWS_SHOWN), condition=condition
+    )
+    return run(conn, sql)[0][0] or []
+
+
+def _value_hits(
+    conn: duckdb.DuckDBPyConnection, hits: Hits, rule: str, col: ScanColumn, condition: str
+) -> int:
+    """Add the rows of ``col`` whose value ``v`` meets ``condition`` as hits of ``rule``, with
+    their first rows; return how many."""
+    sql = fill(snippets(CHECKS)["value_count"], col=str(col.position), condition=condition)
+    count = int(run(conn, sql)[0][0])
+    first = _first_rows(conn, col, condition) if count else []
+    hits.add(rule, col.shown, count, col.position, first)
+    return count
 
 
 FILE_NAME_COL = -1
@@ -120,8 +171,8 @@ def insert_cells(
     text: bool = True,
     col: int | None = None,
 ) -> None:
-    """Add cells to guard_values as (position or ``col``, cell, 1, ``text``), passed as
-    parameters.
+    """Add cells to guard_values as (position or ``col``, cell, 1, ``text``, raw NULL: a cell
+    is not a row), passed as parameters.
 
     ``text`` holds header cells to the text-field patterns too (a compact date in a header cell
     means the header row is data); file names are not (``spend_20240108.csv``)."""
@@ -129,11 +180,11 @@ def insert_cells(
         run(
             conn,
             "CREATE OR REPLACE TEMP TABLE guard_values "
-            "(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN)",
+            "(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN, raw VARCHAR)",
         )
     conn.execute(
-        "INSERT INTO guard_values SELECT coalesce($3, generate_subscripts($1::VARCHAR[], 1) - 1), "
-        "unnest($1::VARCHAR[]), 1, $2",
+        "INSERT INTO guard_values (col, v, n, t) "
+        "SELECT coalesce($3, generate_subscripts($1::VARCHAR[], 1) - 1), unnest($1::VARCHAR[]), 1, $2",
         [list(cells), text, col],
     ).fetchall()
     run(conn, "DELETE FROM guard_values WHERE v IS NULL OR v = ''")
@@ -206,8 +257,9 @@ def column_rules(conn: duckdb.DuckDBPyConnection, cols: list[ScanColumn], hits: 
         for _, col, cond in aggregates
     )
     counts = run(conn, f"SELECT {select} FROM guard_distinct")[0]
-    for (rule, col, _), count in zip(aggregates, counts, strict=True):
-        hits.add(rule, col.shown, int(count), col.position)
+    for (rule, col, cond), count in zip(aggregates, counts, strict=True):
+        first = _first_rows(conn, col, cond) if count else []
+        hits.add(rule, col.shown, int(count), col.position, first)
 
 
 PARQUET_KINDS: dict[ColumnType, frozenset[str]] = {
@@ -258,23 +310,28 @@ def checks(
     plausibility bounds of numbers (per head of the market's population where it is known)."""
     sections = snippets(CHECKS)
     by_name = {c.contract.name: c for c in cols if c.contract is not None}
+    limit = str(ROWS_SHOWN)
     if all(k in by_name for k in feed.key):
-        sql = fill(sections["duplicate_key"], key=", ".join(by_name[k].ref for k in feed.key))
-        count = run(conn, sql)[0][0]
-        hits.add("duplicate_key", "+".join(feed.key), int(count), by_name[feed.key[0]].position)
+        key = ", ".join(by_name[k].ref for k in feed.key)
+        count = int(run(conn, fill(sections["duplicate_key"], key=key))[0][0])
+        sql = fill(sections["duplicate_key_rows"], key=key, limit=limit)
+        first = run(conn, sql)[0][0] if count else []
+        hits.add("duplicate_key", "+".join(feed.key), count, by_name[feed.key[0]].position, first)
     for part, total in feed.totals:
         if part in by_name and total in by_name:
             sql = fill(
-                sections["count_exceeds_total"], part=by_name[part].ref, total=by_name[total].ref
+                sections["count_exceeds_total"],
+                part=by_name[part].ref,
+                total=by_name[total].ref,
+                limit=limit,
             )
-            count = run(conn, sql)[0][0]
-            hits.add("count_exceeds_total", part, int(count), by_name[part].position)
+            count, first = run(conn, sql)[0]
+            hits.add("count_exceeds_total", part, int(count), by_name[part].position, first)
     populations = _known_geos_table(conn, known_geos)
     geo_cols = [c for c in cols if c.contract is not None and c.contract.type is ColumnType.GEO]
     if known_geos is not None:
         for col in geo_cols:
-            count = run(conn, fill(sections["unknown_geo"], col=str(col.position)))[0][0]
-            hits.add("unknown_geo", col.shown, int(count), col.position)
+            _value_hits(conn, hits, "unknown_geo", col, sections["unknown_geo"])
     if feed.name == "markets" and "geo" in by_name and "geo_type" in by_name:
         _markets(conn, by_name, hits)
     for name, limit in allowlists.MAX_DISTINCT.items():
@@ -286,16 +343,10 @@ def checks(
     geo = by_name.get("geo")
     for name, (rule, ratio) in PER_HEAD.items():
         if name in by_name and geo is not None:
-            col = by_name[name]
-            hits.add(rule, col.shown, _per_head(conn, col, geo, ratio, populations), col.position)
+            _per_head(conn, hits, rule, by_name[name], geo, ratio, populations)
     if feed.name == "controls" and "value" in by_name:
-        col = by_name["value"]
-        sql = fill(
-            sections["above_cap_anywhere"],
-            col=str(col.position),
-            cap=str(allowlists.MAX_CONTROL_VALUE),
-        )
-        hits.add("implausible_value", col.shown, int(run(conn, sql)[0][0]), col.position)
+        above = fill(sections["above_cap"], cap=str(allowlists.MAX_CONTROL_VALUE))
+        _value_hits(conn, hits, "implausible_value", by_name["value"], above)
 
 
 def _rows(conn: duckdb.DuckDBPyConnection) -> int:
@@ -320,28 +371,35 @@ def _known_geos_table(
 
 def _per_head(
     conn: duckdb.DuckDBPyConnection,
+    hits: Hits,
+    rule: str,
     col: ScanColumn,
     geo: ScanColumn,
     ratio: float,
     populations: list[int],
-) -> int:
-    """Rows whose value exceeds ``ratio`` times their market's population (the default
-    population where it is unknown). A quick test on distinct values first: below the bound of
-    the smallest market, no row can exceed its own."""
+) -> None:
+    """``rule`` for the rows whose value exceeds ``ratio`` times their market's population (the
+    default population where it is unknown). A quick test on distinct values first: below the
+    bound of the smallest market, no row can exceed its own."""
     sections = snippets(CHECKS)
     smallest = min(populations, default=allowlists.DEFAULT_POPULATION)
-    quick = fill(sections["above_cap_anywhere"], col=str(col.position), cap=repr(ratio * smallest))
-    count = int(run(conn, quick)[0][0])
-    if count == 0 or not populations:
-        return count
+    if not populations:
+        _value_hits(conn, hits, rule, col, fill(sections["above_cap"], cap=repr(ratio * smallest)))
+        return
+    quick = fill(sections["above_cap"], cap=repr(ratio * smallest))
+    sql = fill(sections["value_count"], col=str(col.position), condition=quick)
+    if int(run(conn, sql)[0][0]) == 0:
+        return
     sql = fill(
         sections["above_cap_per_head"],
         geo=geo.ref,
         value=col.ref,
         ratio=repr(ratio),
         default_population=str(allowlists.DEFAULT_POPULATION),
+        limit=str(ROWS_SHOWN),
     )
-    return int(run(conn, sql)[0][0])
+    count, first = run(conn, sql)[0]
+    hits.add(rule, col.shown, int(count), col.position, first)
 
 
 def _markets(conn: duckdb.DuckDBPyConnection, by_name: dict[str, ScanColumn], hits: Hits) -> None:
@@ -362,16 +420,18 @@ def _markets(conn: duckdb.DuckDBPyConnection, by_name: dict[str, ScanColumn], hi
             population=population,
             min_population=str(allowlists.MIN_POPULATION),
             default_population=str(allowlists.DEFAULT_POPULATION),
+            limit=str(ROWS_SHOWN),
         )
     )
-    counts = run(conn, sql)[0]
+    result = run(conn, sql)[0]
+    counts, first_rows = result[0::2], result[1::2]  # per rule: count, first rows
     rules = ("bad_geo_code", "restricted_zip3", "small_zip3", "small_market")
     geo = by_name["geo"]
-    for rule, count in zip(rules, counts[:4], strict=True):
-        hits.add(rule, geo.shown, int(count), geo.position)
+    for rule, count, first in zip(rules, counts[:4], first_rows[:4], strict=True):
+        hits.add(rule, geo.shown, int(count), geo.position, first)
     if "population" in by_name:
         pop = by_name["population"]
-        hits.add("implausible_population", pop.shown, int(counts[4]), pop.position)
+        hits.add("implausible_population", pop.shown, int(counts[4]), pop.position, first_rows[4])
 
 
 def value_rules(
@@ -434,15 +494,16 @@ def value_rules(
         ascii_only = ascii_only and name.isascii()
     if not ascii_only:
         run(conn, snippets(CHECKS)["normalise"])
-    cursor = conn.execute(value_rules_sql())
-    rule_names = [d[0] for d in cursor.description][1:]
+    rules = _match_patterns(conn)
     shown = {c.position: c for c in cols}
-    name_counts = dict.fromkeys(rule_names, 0)
-    for row in cursor.fetchall():
-        if int(row[0]) == FILE_NAME_COL:
-            name_counts = {r: int(n) for r, n in zip(rule_names, row[1:], strict=True)}
+    name_counts = dict.fromkeys(rules, 0)
+    for position, *counts in _pattern_counts_by_col(conn, rules):
+        if int(position) == FILE_NAME_COL:
+            name_counts = {r: int(n) for r, n in zip(rules, counts, strict=True)}
             continue
-        col = shown[int(row[0])]
-        for rule, count in zip(rule_names, row[1:], strict=True):
-            hits.add(rule, col.shown, int(count), col.position)
+        col = shown[int(position)]
+        hit = [rule for rule, count in zip(rules, counts, strict=True) if count]
+        first_rows = _pattern_rows(conn, col, hit) if hit else {}
+        for rule, count in zip(rules, counts, strict=True):
+            hits.add(rule, col.shown, int(count), col.position, first_rows.get(rule))
     return name_counts

@@ -37,6 +37,8 @@ class Quarantined:
         ascii: True when every byte is < 0x80 (normalisation can be skipped).
         utf8: True when the bytes decode as UTF-8.
         nul: True when a NUL byte occurs (binary file).
+        blank_lines: True when an empty line occurs (a CSV reader skips it, a spreadsheet shows
+            it as a row: ``pipelines.guard.read.row_numbers`` then counts lines).
     """
 
     source: Path
@@ -46,6 +48,7 @@ class Quarantined:
     ascii: bool
     utf8: bool
     nul: bool
+    blank_lines: bool = False
 
     @property
     def name(self) -> str:
@@ -80,7 +83,8 @@ def admit(source: Path, folder: Path) -> Quarantined:
     folder.mkdir(parents=True, exist_ok=True)
     sha = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    size, is_ascii, utf8, nul = 0, True, True, False
+    size, is_ascii, utf8, nul, blank = 0, True, True, False, False
+    tail = b""  # the last bytes of the previous chunk: an empty line may span two chunks
     fd, partial = tempfile.mkstemp(prefix=".incoming-", dir=folder)
     try:
         with source.open("rb") as src, os.fdopen(fd, "wb") as dst:
@@ -89,6 +93,12 @@ def admit(source: Path, folder: Path) -> Quarantined:
                 sha.update(chunk)
                 size += len(chunk)
                 nul = nul or b"\x00" in chunk
+                blank = blank or any(
+                    gap in text
+                    for gap in (b"\n\n", b"\n\r\n")
+                    for text in (chunk, tail + chunk[:2])
+                )
+                tail = chunk[-2:]
                 if is_ascii and chunk.isascii():
                     continue
                 is_ascii = False
@@ -110,7 +120,7 @@ def admit(source: Path, folder: Path) -> Quarantined:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(partial)
         raise
-    return Quarantined(source, target, digest, size, is_ascii, utf8, nul)
+    return Quarantined(source, target, digest, size, is_ascii, utf8, nul, blank)
 
 
 @contextlib.contextmanager

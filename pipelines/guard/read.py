@@ -3,18 +3,22 @@
 The file read is the quarantined copy (``pipelines.guard.quarantine``), whose bytes were checked
 while they were copied (UTF-8, no NUL, not empty); the header row is parsed with Python's csv module; DuckDB then reads the data rows with
 every column as VARCHAR under internal names ``c0, c1, ...``. Parquet columns are cast to VARCHAR
-(dates print as ISO dates). DuckDB's own error messages can quote a row, so every failure is
-turned into ``Unreadable`` with a fixed, value-free reason.
+(dates print as ISO dates). Rows are stored in file order: a row's ``rowid`` is its 0-based
+position among the data rows, which ``row_numbers`` turns into the row number a data owner sees.
+DuckDB's own error messages can quote a row, so every failure is turned into ``Unreadable`` with
+a fixed, value-free reason.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Collection
 from pathlib import Path
 
 import duckdb
 
+from pipelines.guard.quarantine import Quarantined
 from pipelines.guard.sql import quote_ident, quote_literal, run
 
 HEADER_BYTES = 1024 * 1024
@@ -63,7 +67,7 @@ def load_csv(conn: duckdb.DuckDBPyConnection, path: Path, n_columns: int) -> int
         "ignore_errors = false, encoding = 'utf-8')"
     )
     try:
-        run(conn, sql)
+        _in_file_order(conn, sql)
         return int(run(conn, f"SELECT count(*) FROM {TABLE}")[0][0])
     except duckdb.Error:
         raise Unreadable("rows do not parse as CSV with the header's columns") from None
@@ -87,11 +91,61 @@ def load_parquet(conn: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str]
         casts = ", ".join(
             f"CAST({quote_ident(name)} AS VARCHAR) AS c{i}" for i, name in enumerate(names)
         )
-        run(conn, f"CREATE OR REPLACE TABLE {TABLE} AS SELECT {casts} FROM {source}")
+        _in_file_order(conn, f"CREATE OR REPLACE TABLE {TABLE} AS SELECT {casts} FROM {source}")
         rows = int(run(conn, f"SELECT count(*) FROM {TABLE}")[0][0])
     except duckdb.Error:
         raise Unreadable("not a readable Parquet file") from None
     return names, rows
+
+
+def _in_file_order(conn: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Run the statement that fills ``guard_scan`` with insertion order preserved, so that
+    ``rowid`` follows the file (the guard's other queries run without it: it costs speed)."""
+    run(conn, "SET preserve_insertion_order = true")
+    try:
+        run(conn, sql)
+    finally:
+        run(conn, "SET preserve_insertion_order = false")
+
+
+HEADER_ROW = -1
+"""The position of a CSV's first line among ``guard_scan``'s rows, when that line is data."""
+
+
+def row_numbers(copy: Quarantined, positions: Collection[int]) -> dict[int, int]:
+    """The row numbers a data owner sees for rows of ``guard_scan``.
+
+    Args:
+        copy: the quarantined file the rows were read from.
+        positions: 0-based positions of data rows (``rowid``), or ``HEADER_ROW``.
+
+    Returns:
+        position -> row number. CSV: as a spreadsheet numbers the file's rows: the header is
+        row 1 and the first data row row 2; a record with a line break inside quotes is one row,
+        an empty line is a row. Parquet: the 1-based row index. Positions are never read from
+        cells, only counted; empty when the CSV cannot be re-read with Python's csv module.
+    """
+    if copy.suffix == ".parquet":
+        return {p: p + 1 for p in positions if p >= 0}
+    if not copy.blank_lines:
+        return {p: p + 2 for p in positions}
+    wanted = set(positions)
+    numbers = {HEADER_ROW: 1} if HEADER_ROW in wanted else {}
+    record = 0  # data records as DuckDB reads them, which skips empty lines between them
+    try:
+        with copy.path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            skips_empty = len(next(reader)) > 1  # a one-column file reads an empty line as NULL
+            for number, cells in enumerate(reader, start=2):
+                if len(numbers) == len(wanted):
+                    break
+                if cells or not skips_empty:
+                    if record in wanted:
+                        numbers[record] = number
+                    record += 1
+    except (csv.Error, StopIteration):
+        return {}
+    return numbers
 
 
 def parquet_kinds(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:

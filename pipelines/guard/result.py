@@ -1,7 +1,8 @@
 """What a guard scan returns: rule hits per column and the file's verdict, never a value.
 
 A ``RuleHit`` names a rule id of CONTRACT.md section 3, the column it fired on (already made
-safe for display) and how many rows hit it. A ``ScanResult`` collects the hits of one file.
+safe for display), how many rows hit it and the numbers of the first of those rows. A
+``ScanResult`` collects the hits of one file.
 """
 
 from __future__ import annotations
@@ -40,16 +41,28 @@ class RuleHit:
             ``week_start+geo+channel``, or None for file-level rules.
         rows: number of data rows that hit the rule (for column-level structure rules such as
             ``unknown_column``: every row of the file; 0 when the file could not be read).
+        at_rows: row numbers of the first rows that hit a row-level rule, ascending, at most
+            ``pipelines.guard.hits.ROWS_SHOWN`` (CSV: the header is row 1, the first data row
+            row 2, as a spreadsheet shows the file; Parquet: the 1-based row index). Empty for
+            rules about the whole file or its name.
     """
 
     rule: str
     column: str | None
     rows: int
+    at_rows: tuple[int, ...] = ()
 
     def text(self) -> str:
-        """``rule(column)=rows`` or ``rule=rows``."""
+        """``rule(column)=rows``, ``rule=rows``, then ``at rows 4, 17, 22`` with ``and N more``
+        when more rows hit than are listed."""
         where = f"({self.column})" if self.column is not None else ""
-        return f"{self.rule}{where}={self.rows}"
+        text = f"{self.rule}{where}={self.rows}"
+        if not self.at_rows:
+            return text
+        more = self.rows - len(self.at_rows)
+        label = "row" if len(self.at_rows) == 1 and more <= 0 else "rows"
+        text += f" at {label} {', '.join(str(n) for n in self.at_rows)}"
+        return f"{text} and {more} more" if more > 0 else text
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,8 @@ class ScanResult:
         return "accepted" if self.accepted else "rejected"
 
     def rules_text(self) -> str:
-        """The hits as ``email(notes)=3; phone(notes)=3`` (empty when accepted)."""
+        """The hits as ``email(notes)=3 at rows 2, 5, 9; bad_file_name=1`` (empty when
+        accepted)."""
         return "; ".join(h.text() for h in self.hits)
 
     @property

@@ -7,7 +7,9 @@ DuckDB (never the warehouse). It checks, in two layers: first what an aggregate 
 Harbor market rules, cardinality bounds per dimension, plausibility bounds per number, Parquet
 physical types, the file-name allowlist); then value patterns for individual-level values
 (e-mail, phone, SSN, names, ...) in every text value after Unicode normalisation, which name
-what a rejected value looked like. It returns counts per (rule, column), never a value. The
+what a rejected value looked like. It returns counts per (rule, column) and the numbers of the
+first rows that hit a row-level rule (positions in the file, never read from a cell), never a
+value. The
 rule passes are in ``pipelines.guard.passes`` and their SQL in ``sql/guard/``:
 ``column_rules.sql`` (types and field allowlists), ``checks.sql`` (keys, totals, geos, markets,
 bounds) and ``value_rules.sql`` (value patterns).
@@ -39,7 +41,14 @@ from pipelines.guard.file_names import shown_name
 from pipelines.guard.hits import Hits, ScanColumn
 from pipelines.guard.names import is_identifier_name
 from pipelines.guard.quarantine import Quarantined, admit, private_folder
-from pipelines.guard.read import Unreadable, load_csv, load_parquet, parquet_kinds, read_header
+from pipelines.guard.read import (
+    Unreadable,
+    load_csv,
+    load_parquet,
+    parquet_kinds,
+    read_header,
+    row_numbers,
+)
 from pipelines.guard.result import ScanResult, display_column
 from pipelines.guard.sql import run
 
@@ -61,7 +70,8 @@ def scan_file(
             exists).
 
     Returns:
-        The verdict with counts per (rule, column). Never a value from the file.
+        The verdict with counts per (rule, column) and the first rows of row-level hits. Never
+        a value from the file.
 
     Raises:
         GuardError: unknown feed, the file cannot be opened, or an internal failure; the
@@ -89,6 +99,7 @@ def _scan_copy(copy: Quarantined, feed: str, known_geos: Collection[str] | None)
         hits = Hits()
         rows, unscanned, name_counts = _scan(conn, copy, FEEDS[feed], known_geos, hits)
         name_hit = passes.file_name(conn, copy.name, hits, name_counts)
+        numbers = row_numbers(copy, hits.row_positions())
     except Exception as error:  # DuckDB and library messages may quote a row: never pass them on
         kind = type(error).__name__
         raise GuardError(
@@ -102,7 +113,7 @@ def _scan_copy(copy: Quarantined, feed: str, known_geos: Collection[str] | None)
         sha256=copy.sha256,
         feed=feed,
         rows=rows,
-        hits=hits.result(),
+        hits=hits.result(numbers),
         unscanned=unscanned,
     )
 

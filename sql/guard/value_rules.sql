@@ -1,19 +1,22 @@
--- Value patterns of the privacy guard (CONTRACT.md section 3), counted per column.
+-- Value patterns of the privacy guard (CONTRACT.md section 3), matched per distinct value.
 --
--- Input:  guard_values(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN): each distinct value v of
---         column col (already NFKC-normalised, zero-width characters removed) and the number of
---         rows n holding it; t is true for the contract's text fields (label, geo, slugs), where
---         any full date, any 5-digit run and any leading house number is counted as well.
---         Numeric and date columns contribute only the values that fail their type.
+-- Input:  guard_values(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN, raw VARCHAR): each distinct
+--         value v of column col (already NFKC-normalised, zero-width characters removed), the
+--         number of rows n holding it and the value as read, raw (NULL for a header cell or the
+--         file name); t is true for the contract's text fields (label, geo, slugs), where any full
+--         date, any 5-digit run and any leading house number is counted as well. Numeric and
+--         date columns contribute only the values that fail their type.
 -- Placeholders: __given_names__, __surnames__, __titles__ (pipelines.guard.person_names).
--- Output: one row per col with, per rule, the number of rows whose value matches. Only counts
---         leave this query, never a value.
+-- Output: per value, col, raw, n and one boolean per rule: whether the value matches it. The
+--         guard keeps this in a temp table, counts rows per col and rule from it and finds the
+--         rows that hold a matched value; only counts and row positions leave the guard.
 --
 -- Patterns are RE2 (no look-around). Boundaries are written as (^|[^...]) ... ([^...]|$) so that
 -- a pattern does not fire inside a longer run of digits or hex characters.
 WITH flags AS (
     SELECT
         col,
+        raw,
         n,
         -- ZIP codes: 5 digits or ZIP+4, standing alone (not inside a longer number, decimal or token)
         regexp_matches(v, '(^|[^0-9A-Za-z.,\-])[0-9]{5}(-[0-9]{4})?([^0-9A-Za-z.,]|$)') AS zip5,
@@ -95,19 +98,20 @@ cards AS (
 )
 SELECT
     col,
-    coalesce(sum(n) FILTER (WHERE zip5 OR text_zip5), 0) AS zip5,
-    coalesce(sum(n) FILTER (WHERE email), 0) AS email,
-    coalesce(sum(n) FILTER (WHERE phone), 0) AS phone,
-    coalesce(sum(n) FILTER (WHERE ssn), 0) AS ssn,
-    coalesce(sum(n) FILTER (WHERE ip_address), 0) AS ip_address,
-    coalesce(sum(n) FILTER (WHERE url), 0) AS url,
-    coalesce(sum(n) FILTER (WHERE click_id), 0) AS click_id,
-    coalesce(sum(n) FILTER (WHERE device_id), 0) AS device_id,
-    coalesce(sum(n) FILTER (WHERE mac_address), 0) AS mac_address,
-    coalesce(sum(n) FILTER (WHERE hashed_id), 0) AS hashed_id,
-    coalesce(sum(n) FILTER (WHERE medicare_id), 0) AS medicare_id,
-    coalesce(sum(n) FILTER (
-        WHERE card_digits <> ''
+    raw,
+    n,
+    zip5 OR text_zip5 AS zip5,
+    email,
+    phone,
+    ssn,
+    ip_address,
+    url,
+    click_id,
+    device_id,
+    mac_address,
+    hashed_id,
+    medicare_id,
+    card_digits <> ''
         AND list_sum(list_transform(
             range(length(card_digits)),
             lambda i: CASE
@@ -115,14 +119,11 @@ SELECT
                 WHEN ascii(card_digits[i + 1]) - 48 >= 5 THEN 2 * (ascii(card_digits[i + 1]) - 48) - 9
                 ELSE 2 * (ascii(card_digits[i + 1]) - 48)
             END
-        )) % 10 = 0
-    ), 0) AS card_number,
-    coalesce(sum(n) FILTER (WHERE date_of_birth OR text_date), 0) AS date_of_birth,
-    coalesce(sum(n) FILTER (WHERE street_address OR text_street), 0) AS street_address,
-    coalesce(sum(n) FILTER (WHERE person_name), 0) AS person_name,
-    coalesce(sum(n) FILTER (WHERE mrn), 0) AS mrn,
-    coalesce(sum(n) FILTER (WHERE age_over_89), 0) AS age_over_89,
-    coalesce(sum(n) FILTER (WHERE encoded_text), 0) AS encoded_text
+        )) % 10 = 0 AS card_number,
+    date_of_birth OR text_date AS date_of_birth,
+    street_address OR text_street AS street_address,
+    person_name,
+    mrn,
+    age_over_89,
+    encoded_text
 FROM cards
-GROUP BY col
-ORDER BY col

@@ -117,7 +117,10 @@ def test_rules_text_and_message(tmp_path: Path) -> None:
     rows += "2024-01-15,021,search,5,1,b@example.org 212-555-0101\n"
     path = _write(tmp_path, CALLS.rstrip("\n") + ",notes\n" + rows)
     result = scan_file(path, "calls", GEOS)
-    assert result.rules_text() == "unknown_column(column#6)=3; email(column#6)=3; phone(column#6)=3"
+    assert result.rules_text() == (
+        "unknown_column(column#6)=3; email(column#6)=3 at rows 2, 3, 4; "
+        "phone(column#6)=3 at rows 2, 3, 4"
+    )
     assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert result.rows == 3
     assert result.file_name == "f.csv"
@@ -139,7 +142,7 @@ def test_unsafe_column_names_are_numbered(tmp_path: Path) -> None:
     # a header cell that is an e-mail means the first line is data: no column is named
     data = _write(tmp_path, "2024-01-01,021,search,5,1,ann@example.org\n", "h.csv")
     result = scan_file(data, "calls", GEOS)
-    assert result.rules_text() == "unreadable=1; email(column#6)=1"
+    assert result.rules_text() == "unreadable=1; email(column#6)=1 at row 1"  # the first line
     assert display_column("Caller Name", 3) == "column#3"
     assert display_column("notes", 2) == "column#2"
     assert display_column("spend", 1) == "spend"  # a contract column (of another feed)
@@ -170,7 +173,7 @@ def test_numeric_columns_hold_numbers_only(tmp_path: Path) -> None:
         "g.csv",
     )
     result = scan_file(bad, "spend", GEOS)
-    assert result.rules_text() == "bad_type(spend)=2"
+    assert result.rules_text() == "bad_type(spend)=2 at rows 2, 3"
 
 
 def test_missing_values_and_enums(tmp_path: Path) -> None:
@@ -206,7 +209,7 @@ def test_parquet_columns_read_as_text(tmp_path: Path) -> None:
         path,
     )
     result = scan_file(path, "calls", GEOS)
-    assert result.rules_text() == "bad_type(calls)=2; bad_parquet_type(calls)=2"
+    assert result.rules_text() == "bad_type(calls)=2 at rows 1, 2; bad_parquet_type(calls)=2"
 
 
 def test_not_parquet_is_unreadable(tmp_path: Path) -> None:
@@ -318,8 +321,8 @@ def test_every_rule_is_ordered_and_documented() -> None:
     from pipelines.guard.passes import value_rules_sql
 
     conn = duckdb.connect()
-    conn.execute("CREATE TABLE guard_values (col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN)")
-    patterns = [d[0] for d in conn.execute(value_rules_sql()).description][1:]
+    conn.execute("CREATE TABLE guard_values (col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN, raw VARCHAR)")
+    patterns = [d[0] for d in conn.execute(value_rules_sql()).description][3:]
     assert set(patterns) <= set(RULE_ORDER)
     doc = (Path(__file__).resolve().parents[3] / "docs" / "guard_rules.md").read_text()
     undocumented = [rule for rule in RULE_ORDER if f"| `{rule}` |" not in doc]
