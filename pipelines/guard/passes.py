@@ -31,6 +31,10 @@ VALUE_RULES = "guard/value_rules.sql"
 VALUE_BUDGET = 250_000
 """Distinct values the value patterns read, at most, in a file already rejected by structure."""
 
+SEARCH_FIRST = 10_000
+"""Rows searched first for a hit's first rows (an individual-level export hits on every row);
+all rows only when they hold fewer than a hit can show."""
+
 # Column types whose values are read in full by the value patterns.
 TEXT_LIKE = frozenset({ColumnType.TEXT, ColumnType.GEO, ColumnType.SLUG, ColumnType.ENUM})
 
@@ -87,39 +91,54 @@ def _pattern_counts_by_col(conn: duckdb.DuckDBPyConnection, rules: list[str]) ->
 
 
 def _pattern_rows(
-    conn: duckdb.DuckDBPyConnection, col: ScanColumn, rules: list[str]
+    conn: duckdb.DuckDBPyConnection, col: ScanColumn, counts: dict[str, int]
 ) -> dict[str, list[int]]:
-    """The first rows of ``col`` whose value matched each of ``rules`` (rules that hit it)."""
-    first_rows = ", ".join(f"min(r, {ROWS_SHOWN}) FILTER (WHERE {quote_ident(r)})" for r in rules)
+    """The first rows of ``col`` whose value matched each rule of ``counts`` (rule -> rows
+    that hit it, all above 0)."""
+    rules = list(counts)
     sql = fill(
         snippets(CHECKS)["pattern_rows"],
-        first_rows=first_rows,
+        first_rows=", ".join(
+            f"min(r, {ROWS_SHOWN}) FILTER (WHERE {quote_ident(r)})" for r in rules
+        ),
         any=" OR ".join(quote_ident(r) for r in rules),
         col=str(col.position),
         v=col.ref,
         header_row=str(HEADER_ROW),
     )
-    return dict(zip(rules, run(conn, sql)[0], strict=True))
+    return dict(zip(rules, _search_rows(conn, sql, list(counts.values())), strict=True))
 
 
-def _first_rows(conn: duckdb.DuckDBPyConnection, col: ScanColumn, condition: str) -> list[int]:
-    """Positions of the first rows whose value ``v`` of ``col`` meets ``condition``."""
+def _first_rows(
+    conn: duckdb.DuckDBPyConnection, col: ScanColumn, condition: str, count: int
+) -> list[int]:
+    """Positions of the first rows whose value ``v`` of ``col`` meets ``condition`` (``count``
+    rows do)."""
     sql = fill(
         snippets(CHECKS)["value_rows"], v=col.ref, limit=str(ROWS_SHOWN), condition=condition
     )
-    return run(conn, sql)[0][0] or []
+    return _search_rows(conn, sql, [count])[0] or []
+
+
+def _search_rows(conn: duckdb.DuckDBPyConnection, sql: str, counts: list[int]) -> tuple:
+    """Run a query for first rows (one list per hit, ``__window__`` a filter on ``rowid``) over
+    the first ``SEARCH_FIRST`` rows, and over all rows when a hit of ``counts`` rows found fewer
+    than it can show there."""
+    found = run(conn, fill(sql, window=f"rowid < {SEARCH_FIRST}"))[0]
+    if all(len(rows or ()) >= min(n, ROWS_SHOWN) for rows, n in zip(found, counts, strict=True)):
+        return found
+    return run(conn, fill(sql, window="TRUE"))[0]
 
 
 def _value_hits(
     conn: duckdb.DuckDBPyConnection, hits: Hits, rule: str, col: ScanColumn, condition: str
-) -> int:
+) -> None:
     """Add the rows of ``col`` whose value ``v`` meets ``condition`` as hits of ``rule``, with
-    their first rows; return how many."""
+    their first rows."""
     sql = fill(snippets(CHECKS)["value_count"], col=str(col.position), condition=condition)
     count = int(run(conn, sql)[0][0])
-    first = _first_rows(conn, col, condition) if count else []
+    first = _first_rows(conn, col, condition, count) if count else []
     hits.add(rule, col.shown, count, col.position, first)
-    return count
 
 
 FILE_NAME_COL = -1
@@ -258,7 +277,7 @@ def column_rules(conn: duckdb.DuckDBPyConnection, cols: list[ScanColumn], hits: 
     )
     counts = run(conn, f"SELECT {select} FROM guard_distinct")[0]
     for (rule, col, cond), count in zip(aggregates, counts, strict=True):
-        first = _first_rows(conn, col, cond) if count else []
+        first = _first_rows(conn, col, cond, int(count)) if count else []
         hits.add(rule, col.shown, int(count), col.position, first)
 
 
@@ -502,7 +521,7 @@ def value_rules(
             name_counts = {r: int(n) for r, n in zip(rules, counts, strict=True)}
             continue
         col = shown[int(position)]
-        hit = [rule for rule, count in zip(rules, counts, strict=True) if count]
+        hit = {rule: int(count) for rule, count in zip(rules, counts, strict=True) if count}
         first_rows = _pattern_rows(conn, col, hit) if hit else {}
         for rule, count in zip(rules, counts, strict=True):
             hits.add(rule, col.shown, int(count), col.position, first_rows.get(rule))

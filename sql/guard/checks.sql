@@ -25,8 +25,11 @@ WHERE TRY_CAST(__part__ AS BIGINT) > TRY_CAST(__total__ AS BIGINT)
 SELECT coalesce(sum(n), 0) FROM guard_distinct WHERE col = __col__ AND (__condition__)
 
 -- name: value_rows
--- the first rows whose value v of column __v__ meets __condition__ (run only when some do)
-SELECT min(r, __limit__) FROM (SELECT rowid AS r, __v__ AS v FROM guard_scan) WHERE __condition__
+-- the first rows whose value v of column __v__ meets __condition__ (run only when some do;
+-- __window__ limits the rows searched)
+SELECT min(r, __limit__)
+FROM (SELECT rowid AS r, __v__ AS v FROM guard_scan WHERE __window__)
+WHERE __condition__
 
 -- name: unknown_geo
 -- a geo that is not listed in the markets feed (guard_known_geos holds the markets' codes)
@@ -120,11 +123,14 @@ WHERE v IS NOT NULL AND v <> '' AND (__scope__)
 -- name: pattern_rows
 -- per value pattern that matched in column __col__ (__any__), the first rows whose value it
 -- matched (__first_rows__: min(r, __limit__) FILTER (WHERE <pattern>) for each); a header cell
--- that matched (raw NULL: the first line of a file without a header row) is row __header_row__
+-- that matched (raw NULL: the first line of a file without a header row) is row __header_row__;
+-- __window__ limits the rows searched
 WITH f AS (SELECT * FROM guard_value_flags WHERE col = __col__ AND (__any__))
 SELECT __first_rows__
 FROM (
-    SELECT s.rowid AS r, f.* FROM guard_scan s JOIN f ON s.__v__ = f.raw
+    SELECT s.r, f.*
+    FROM (SELECT rowid AS r, __v__ AS v FROM guard_scan WHERE __window__) s
+    JOIN f ON s.v = f.raw
     UNION ALL BY NAME
     SELECT __header_row__ AS r, * FROM f WHERE raw IS NULL
 )

@@ -98,3 +98,11 @@ def test_scan_and_refresh_say_only_csv_and_parquet_are_read(
     err = capsys.readouterr().err
     assert f"note: 1 spreadsheet file(s) in spend/ not read: {ONLY_CSV_PARQUET}" in err
     assert "spend_jan" not in err
+
+
+def test_fixes_read_rules_texts_with_row_numbers():
+    text = (
+        "negative_value(spend)=9 at rows 5, 8, 11, 14, 17 and 4 more; "
+        "email(notes)=1 at row 3; bad_file_name=1"
+    )
+    assert rules_in(text) == ["negative_value", "email", "bad_file_name"]

@@ -321,7 +321,9 @@ def test_every_rule_is_ordered_and_documented() -> None:
     from pipelines.guard.passes import value_rules_sql
 
     conn = duckdb.connect()
-    conn.execute("CREATE TABLE guard_values (col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN, raw VARCHAR)")
+    conn.execute(
+        "CREATE TABLE guard_values (col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN, raw VARCHAR)"
+    )
     patterns = [d[0] for d in conn.execute(value_rules_sql()).description][3:]
     assert set(patterns) <= set(RULE_ORDER)
     doc = (Path(__file__).resolve().parents[3] / "docs" / "guard_rules.md").read_text()
