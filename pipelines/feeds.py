@@ -1,4 +1,4 @@
-"""The landing feeds of CONTRACT.md section 2: columns, types and keys.
+"""The landing feeds of docs/contract.md section 2: columns, types and keys.
 
 This is the single description of the data contract; the guard and the loaders both read it.
 """
@@ -155,7 +155,8 @@ FEEDS: dict[str, Feed] = {
 # Feeds in load order: markets first, because every other feed's geos are checked against it.
 FEED_ORDER: tuple[str, ...] = ("markets", "spend", "calls", "bookings", "experiments", "controls")
 
-# Restricted 3-digit ZIP prefixes: union of the HHS 2000-Census and 2010 lists (CONTRACT.md s.3).
+# Restricted 3-digit ZIP prefixes: union of the HHS 2000-Census and 2010 lists
+# (docs/contract.md s.3).
 RESTRICTED_ZIP3: frozenset[str] = frozenset(
     [
         "036",

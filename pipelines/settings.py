@@ -1,4 +1,4 @@
-"""Run settings: where data lives (CONTRACT.md section 1) and how the model reads the calendar.
+"""Run settings: where data lives (docs/contract.md section 1) and how the model reads the calendar.
 
 Each setting has one environment variable and one default, listed in ``ENV``. Inside Dagster the
 settings come from the ``settings`` resource (``pipelines.resources.ClearcountSettings``, fed by

@@ -1,4 +1,4 @@
-"""Small-cell suppression: the one filter every published table goes through (CONTRACT.md s.3).
+"""Small-cell suppression: the one filter every published table goes through (docs/contract.md s.3).
 
 The warehouse keeps true counts. Before anything is published (dashboards, exported tables, the
 notebook's shown tables), market-level counts pass through ``suppress_small_cells`` and any

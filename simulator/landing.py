@@ -55,7 +55,7 @@ def landing_files(
     population: np.ndarray, spend: np.ndarray, flu: np.ndarray,
     credited: dict[str, np.ndarray], tests: list[GeoTest], geo_type: str = "zip3",
 ) -> dict[str, list[tuple[str, pl.DataFrame]]]:  # fmt: skip
-    """The landing feeds of CONTRACT.md section 2 as frames, file names included.
+    """The landing feeds of docs/contract.md section 2 as frames, file names included.
 
     Args:
         rng: the world's generator (the impressions, calls and bookings draws come from it).

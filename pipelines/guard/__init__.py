@@ -1,4 +1,4 @@
-"""The privacy guard: no individual-level identifier reaches the warehouse (CONTRACT.md s.3;
+"""The privacy guard: no individual-level identifier reaches the warehouse (docs/contract.md s.3;
 every rule is described in docs/guard_rules.md).
 
 ``scan_file(path, feed, known_geos)`` copies the file into a quarantine, scans the copy and

@@ -1,6 +1,6 @@
 """What an aggregate feed may hold: per-field allowlists, cardinality and plausibility bounds.
 
-These are the guard's first layer (CONTRACT.md section 3, ``docs/guard_rules.md``): a value
+These are the guard's first layer (docs/contract.md section 3, ``docs/guard_rules.md``): a value
 that is not on its field's allowlist, a dimension with more distinct values than a weekly feed
 has, or a number no market of that size produces, rejects the file whatever it looks like. The
 value patterns (e-mail, phone, ...) are the second layer and name what a rejected value looked

@@ -1,6 +1,6 @@
 """What a guard scan returns: rule hits per column and the file's verdict, never a value.
 
-A ``RuleHit`` names a rule id of CONTRACT.md section 3, the column it fired on (already made
+A ``RuleHit`` names a rule id of docs/contract.md section 3, the column it fired on (already made
 safe for display), how many rows hit it and the numbers of the first of those rows. A
 ``ScanResult`` collects the hits of one file.
 """

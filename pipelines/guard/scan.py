@@ -1,4 +1,4 @@
-"""The privacy guard's scan of one landing file (CONTRACT.md section 3, docs/guard_rules.md).
+"""The privacy guard's scan of one landing file (docs/contract.md section 3, docs/guard_rules.md).
 
 ``scan_file`` first copies the landing file into a content-addressed quarantine (its bytes are
 read once, ``pipelines.guard.quarantine``), then reads that copy as text into a private in-memory

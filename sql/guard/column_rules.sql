@@ -1,4 +1,4 @@
--- Per-column type rules of the privacy guard (CONTRACT.md sections 2 and 3).
+-- Per-column type rules of the privacy guard (docs/contract.md sections 2 and 3).
 --
 -- Each section "-- name: <type>:<rule>" is a boolean SQL expression over the raw text value
 -- __v__ (never NULL or empty here: missing values are counted by the caller). <type> is a

@@ -1,4 +1,4 @@
--- Value patterns of the privacy guard (CONTRACT.md section 3), matched per distinct value.
+-- Value patterns of the privacy guard (docs/contract.md section 3), matched per distinct value.
 --
 -- Input:  guard_values(col INTEGER, v VARCHAR, n BIGINT, t BOOLEAN, raw VARCHAR): each distinct
 --         value v of column col (already NFKC-normalised, zero-width characters removed), the
