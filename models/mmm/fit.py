@@ -165,21 +165,24 @@ def sample_until_converged(compiled, config: MMMConfig, notes: list[str]):
     with longer chains (see :class:`MMMConfig`). Appends a note per retry.
 
     Returns:
-        (idata of the last run, the config it ran with).
+        (idata of the last run, the config it ran with, its sampler :class:`Diagnostics`).
     """
-    idata = run_sampler(compiled, config, config.draws, config.tune, config.seed)
+
+    def sample(seed: int):
+        idata = run_sampler(compiled, config, config.draws, config.tune, seed)
+        return idata, Diagnostics(*sampler_diagnostics(idata), n_draws=config.draws * config.chains)
+
+    idata, run = sample(config.seed)
     for attempt in range(1, config.retries + 1):
-        rhat, bulk, tail, div = sampler_diagnostics(idata)
-        run = Diagnostics(rhat, bulk, tail, div, n_draws=config.draws * config.chains)
         if run.converged:
             break
-        mixing = not rhat <= MAX_RHAT or min(bulk, tail) < MIN_ESS
+        mixing = not run.max_rhat <= MAX_RHAT or min(run.min_ess_bulk, run.min_ess_tail) < MIN_ESS
         config = replace(
             config,
             tune=2 * config.tune,
             draws=2 * config.draws if mixing else config.draws,
             target_accept=max(config.target_accept, RETRY_TARGET_ACCEPT)
-            if div
+            if run.divergences
             else config.target_accept,
         )
         notes.append(
@@ -187,8 +190,8 @@ def sample_until_converged(compiled, config: MMMConfig, notes: list[str]):
             f"again with {config.tune} tuning steps, {config.draws} draws per chain and "
             f"target acceptance {config.target_accept}."
         )
-        idata = run_sampler(compiled, config, config.draws, config.tune, config.seed + attempt)
-    return idata, config
+        idata, run = sample(config.seed + attempt)
+    return idata, config, run
 
 
 def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] = ()) -> MMMFit:
@@ -226,9 +229,8 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
         )
     ts = time.perf_counter()
     compiled = compile_model(model)
-    idata, config = sample_until_converged(compiled, config, notes)
+    idata, config, sampled = sample_until_converged(compiled, config, notes)
     sampling_seconds = time.perf_counter() - ts
-    rhat, bulk, tail, div = sampler_diagnostics(idata)
     n_loglik = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"] * data.observed.sum()
     if config.log_likelihood and n_loglik <= MAX_LOGLIK_VALUES:
         import pymc as pm
@@ -287,12 +289,8 @@ def fit_mmm(panel: Panel, config: MMMConfig | None = None, lift: Sequence[Any] =
             "holdout": holdout,
         }
     )
-    diagnostics = Diagnostics(
-        max_rhat=rhat,
-        min_ess_bulk=bulk,
-        min_ess_tail=tail,
-        divergences=div,
-        n_draws=draws.n,
+    diagnostics = replace(
+        sampled,
         ppc_coverage_90=coverage,
         holdout_mape=mape,
         holdout_weeks=int(holdout.sum()),

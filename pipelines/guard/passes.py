@@ -402,10 +402,10 @@ def _per_head(
     bound of the smallest market, no row can exceed its own."""
     sections = snippets(CHECKS)
     smallest = min(populations, default=allowlists.DEFAULT_POPULATION)
-    if not populations:
-        _value_hits(conn, hits, rule, col, fill(sections["above_cap"], cap=repr(ratio * smallest)))
-        return
     quick = fill(sections["above_cap"], cap=repr(ratio * smallest))
+    if not populations:
+        _value_hits(conn, hits, rule, col, quick)
+        return
     sql = fill(sections["value_count"], col=str(col.position), condition=quick)
     if int(run(conn, sql)[0][0]) == 0:
         return

@@ -84,11 +84,12 @@ def test_a_missed_gate_is_sampled_again_with_longer_chains(monkeypatch) -> None:
     monkeypatch.setattr(fit_module, "sampler_diagnostics", lambda idata: next(results))
     notes: list[str] = []
     cfg = MMMConfig(draws=100, tune=100, target_accept=0.9, retries=3)
-    idata, final = fit_module.sample_until_converged(None, cfg, notes)
+    idata, final, diagnostics = fit_module.sample_until_converged(None, cfg, notes)
     assert [(d, t) for d, t, _, _ in runs] == [(100, 100), (200, 200), (200, 400)]
     assert [c.target_accept for *_, c in runs] == [0.9, 0.9, fit_module.RETRY_TARGET_ACCEPT]
     assert len({seed for _, _, seed, _ in runs}) == 3 and idata == runs[-1][2]
     assert final.draws == 200 and final.tune == 400 and len(notes) == 2
+    assert (diagnostics.max_rhat, diagnostics.converged, diagnostics.n_draws) == (1.004, True, 800)
     assert "R-hat" in notes[0] and "divergent" in notes[1]
 
 
