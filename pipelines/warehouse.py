@@ -89,10 +89,12 @@ def schema_files() -> list[Path]:
 def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the schemas ``audit``, ``staging``, ``core``, ``mmm``, ``marts`` and their tables.
 
-    Idempotent: every statement is ``CREATE ... IF NOT EXISTS``; existing rows are kept.
+    Idempotent: every statement is ``CREATE ... IF NOT EXISTS``; existing rows are kept. All of
+    it is created in one transaction, so a process killed part-way leaves no half-made schema.
     """
-    for path in schema_files():
-        conn.execute(path.read_text(encoding="utf-8"))
+    with transaction(conn, "creating the warehouse schema"):
+        for path in schema_files():
+            conn.execute(path.read_text(encoding="utf-8"))
 
 
 def run_sql(conn: duckdb.DuckDBPyConnection, relpath: str, params: list | None = None) -> None:

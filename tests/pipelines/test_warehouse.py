@@ -50,6 +50,23 @@ def test_schema_creates_every_schema_and_is_idempotent(warehouse: duckdb.DuckDBP
     assert warehouse.execute("SELECT count(*) FROM audit.loaded_files").fetchall() == [(1,)]
 
 
+def test_schema_is_created_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    broken = tmp_path / "999_broken.sql"
+    broken.write_text("CREATE TABLE nowhere.t (x INTEGER);")
+    real = schema_files()
+    monkeypatch.setattr("pipelines.warehouse.schema_files", lambda: [*real, broken])
+    conn = connect(tmp_path / "w.duckdb")
+    try:
+        with pytest.raises(WarehouseError, match="creating the warehouse schema"):
+            apply_schema(conn)
+        schemas = {
+            r[0] for r in conn.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()
+        }
+        assert not {"audit", "staging", "core", "mmm", "marts"} & schemas
+    finally:
+        conn.close()
+
+
 def test_schema_files_apply_in_name_order():
     names = [p.name for p in schema_files()]
     assert names == sorted(names)
