@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.feeds import FEEDS
+from pipelines.warehouse import table_exists
 
 pytestmark = pytest.mark.slow
 
@@ -146,15 +147,11 @@ def state(warehouse: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
-def has_staging_schema(warehouse: Path) -> bool:
+def has_schema(warehouse: Path) -> bool:
     """Whether the schema was created (a refresh killed before that leaves an empty file)."""
     conn = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return bool(
-            conn.execute(
-                "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'staging'"
-            ).fetchall()[0][0]
-        )
+        return table_exists(conn, "staging.markets")
     finally:
         conn.close()
 
@@ -272,7 +269,7 @@ def test_sigkill_at_any_moment_then_rerun_matches_clean_load(
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
-    if warehouse.exists() and has_staging_schema(warehouse):
+    if warehouse.exists() and has_schema(warehouse):
         assert_consistent(warehouse)
     done = run_refresh(env)
     assert done.returncode == 0, done.stderr[-2000:]
