@@ -2,11 +2,12 @@
 
 pymc-marketing 1.x needs Python 3.12 and PyMC 6, which cannot share clearcount's environment, so
 :func:`fit_pymc_marketing` writes the world to a temporary ``.npz`` and runs ``PMM_SCRIPT`` with
-the venv's Python (``PMM_VENV``, made on first use with ``uv venv -p 3.12`` and
+the venv's Python (``PMM_VENV``, made on first use with ``uv venv`` on a Python 3.12, from
+``$PMM_PYTHON``, pyenv's or a ``python3.12`` on the path, else one uv downloads, and
 ``uv pip install pymc-marketing==1.3.* nutpie``). It is given what clearcount's model is given:
 spend per market and week, the controls, and the model's holiday indicator as one more control,
 with ``dims=("geo",)``, its documented defaults (geometric adstock with ``l_max=8`` and logistic
-saturation, as in its geo example; yearly seasonality with 2 Fourier pairs, as clearcount), four
+saturation, as in its geo example; yearly seasonality with 3 Fourier pairs, as clearcount), four
 chains with nutpie. PAC per channel = window spend / the posterior draws of its original-scale
 channel contributions summed over markets and the window's weeks.
 """
@@ -51,7 +52,7 @@ for g, geo in enumerate(geos):
 df = pd.DataFrame(rows)
 mmm = MMM(date_column="date", target_column="y", channel_columns=channels, dims=("geo",),
           control_columns=control_names or None, adstock=GeometricAdstock(l_max=8),
-          saturation=LogisticSaturation(), yearly_seasonality=2)
+          saturation=LogisticSaturation(), yearly_seasonality=3)
 t0 = time.perf_counter()
 idata = mmm.fit(X=df.drop(columns="y"), y=df["y"], nuts_sampler="nutpie", chains=4, cores=2,
                 draws=draws, tune=tune, random_seed=1, progressbar=False)
@@ -78,10 +79,17 @@ def ensure_venv() -> Path:
     py = PMM_VENV / "bin" / "python"
     if not py.exists():
         uv = shutil.which("uv") or "uv"
-        subprocess.run([uv, "venv", "-q", "-p", "3.12", str(PMM_VENV)], check=True)
+        subprocess.run([uv, "venv", "-q", "-p", python_312(), str(PMM_VENV)], check=True)
         subprocess.run([uv, "pip", "install", "-q", "--python", str(py), PMM_VERSION, "nutpie"],
                        check=True)  # fmt: skip
     return py
+
+
+def python_312() -> str:
+    """A local Python 3.12 for the venv (uv would download one, which needs the network)."""
+    pyenv = sorted(Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))  # not its shims
+    found = os.environ.get("PMM_PYTHON") or (str(pyenv[-1]) if pyenv else None)
+    return found or shutil.which("python3.12") or "3.12"
 
 
 def fit_pymc_marketing(world, draws: int = 1000, tune: int = 1000) -> dict:

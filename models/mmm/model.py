@@ -218,7 +218,7 @@ def model_data(
     panel: Panel,
     adstock: Adstock,
     priors: Priors,
-    n_fourier: int = 2,
+    n_fourier: int = 3,
     observed: np.ndarray | None = None,
     lift: Sequence[LiftData] = (),
     holiday_country: str = "US",
