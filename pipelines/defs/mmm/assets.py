@@ -46,6 +46,7 @@ class MMMRunConfig(dg.Config):
 
     Sampler: ``draws``, ``tune`` (per chain), ``chains``, ``seed``, ``holdout_weeks``,
     ``retries`` (longer runs after a missed convergence gate).
+    Baseline: ``n_fourier`` (yearly Fourier pairs; fewer for a history under two years).
     Transforms: ``adstock`` (``geometric`` or ``weibull``), ``max_lag`` (weeks),
     ``saturation`` (``hill`` or ``logistic``). Priors (``models.mmm.model.Priors``):
     ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
@@ -60,6 +61,7 @@ class MMMRunConfig(dg.Config):
     holdout_weeks: int | None = None
     retries: int | None = None
     window_weeks: int | None = None
+    n_fourier: int | None = None
     adstock: str | None = None
     max_lag: int | None = None
     saturation: str | None = None
@@ -77,8 +79,11 @@ class MMMRunConfig(dg.Config):
 
         sampler = {
             k: getattr(self, k)
-            for k in ("draws", "tune", "chains", "seed", "holdout_weeks", "retries", "window_weeks")
-        }
+            for k in (
+                "draws", "tune", "chains", "seed", "holdout_weeks", "retries", "window_weeks",
+                "n_fourier",
+            )
+        }  # fmt: skip
         changes = {k: v for k, v in sampler.items() if v is not None}
         if self.adstock is not None or self.max_lag is not None:
             kind = self.adstock or base.adstock.kind

@@ -264,7 +264,10 @@ def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
         ),
     }
     dg.materialize([mmm_assets.mmm_fit], resources=resources)
-    model = {"window_weeks": 13, "chains": 2, "saturation": "logistic", "media_share": 0.4}
+    model = {
+        "window_weeks": 13, "chains": 2, "saturation": "logistic", "media_share": 0.4,
+        "n_fourier": 2,
+    }  # fmt: skip
     dg.materialize(
         [mmm_assets.mmm_fit],
         resources=resources,
@@ -275,3 +278,4 @@ def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
     assert (seen[0].chains, seen[1].chains) == (4, 2)
     assert (seen[0].saturation.kind, seen[1].saturation.kind) == ("hill", "logistic")
     assert seen[1].priors.media_share == 0.4
+    assert (seen[0].n_fourier, seen[1].n_fourier) == (3, 2)
