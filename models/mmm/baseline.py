@@ -5,7 +5,7 @@ The stated baseline (module docstring of :mod:`models.mmm.model`)::
     log_base[g, w] = a_geo[g] + trend * t[w] + knot_basis[w] @ cumsum(level_step)
                      + fourier[w] @ gamma + holiday * hol[w] + controls[g, w] @ delta
     level_step = sigma_level * z_level,  z_level ~ Normal(0, 1),  sigma_level ~ LogNormal(log(level_step_scale), 0.75)
-    a_geo[g] ~ Normal(a0, sigma_a)   (one market: a_geo = a0)
+    a_geo[g] ~ Normal(a0, sigma_a),  sigma_a ~ LogNormal(log(0.2), 0.75)   (one market: a_geo = a0)
 
 The counts pin down each market's weekly mean ``baseline + media`` well, but less well how it
 splits between the two, and the split is a curved ridge in the stated parameters. As the
@@ -42,6 +42,16 @@ if TYPE_CHECKING:
 GAP_SHARPNESS = 20.0
 
 
+def baseline_geo_spread(priors: Priors):
+    """``sigma_a``, the market-to-market log spread of the baselines per person: a LogNormal
+    kept off zero (see ``Priors.baseline_geo_median``)."""
+    import pymc as pm
+
+    return pm.LogNormal(
+        "sigma_a", mu=np.log(priors.baseline_geo_median), sigma=priors.baseline_geo_log_sd
+    )
+
+
 def log_time_effects(data: ModelData, trend, gamma, level_step, holiday):
     """(n_weeks,) log-scale effect of trend, random-walk level, yearly seasonality and holiday
     weeks (PyTensor)."""
@@ -61,7 +71,7 @@ def stated_log_baseline(data: ModelData, priors: Priors):
 
     a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)
     if data.n_geos > 1:
-        sigma_a = pm.HalfNormal("sigma_a", sigma=priors.baseline_geo_sd)
+        sigma_a = baseline_geo_spread(priors)
         a_geo = pm.Normal("a_geo", mu=a0, sigma=sigma_a, dims="geo")
     else:
         a_geo = pm.Deterministic("a_geo", a0[None], dims="geo")
@@ -128,7 +138,7 @@ def sampled_log_baseline(data: ModelData, priors: Priors, media, obs_w):
     level = pt.log(gap) - pt.log(b_mean)  # (g,) the level the media leave room for
     if data.n_geos > 1:
         a0 = pm.Normal("a0", mu=data.log_rate_centre, sigma=1.0)
-        sigma_a = pm.HalfNormal("sigma_a", sigma=priors.baseline_geo_sd)
+        sigma_a = baseline_geo_spread(priors)
         offset = pm.Flat("a_geo_offset", dims="geo")
         a_geo = pm.Deterministic("a_geo", level + offset, dims="geo")
         pm.Potential("a_geo_prior", pm.logp(pm.Normal.dist(a0, sigma_a), a_geo).sum())
