@@ -227,7 +227,7 @@ def model_data(
     panel: Panel,
     adstock: Adstock,
     priors: Priors,
-    n_fourier: int = 3,
+    n_fourier: int,
     observed: np.ndarray | None = None,
     lift: Sequence[LiftData] = (),
     holiday_country: str = "US",

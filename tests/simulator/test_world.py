@@ -49,7 +49,8 @@ def test_default_world_is_the_committed_sample(tmp_path) -> None:
     """The modes leave the default world as it was: the sample is regenerated (if the simulator
     is changed on purpose, rewrite data/sample with clearcount simulate). Floating point may
     differ in the last bits between CPUs, so a count drawn from it may come out a little
-    different: counts may differ by up to 5 in at most 0.1% of rows, the truth's numbers to a relative 1e-9, the rest byte for byte."""
+    different: counts may differ by up to 5 in at most 0.1% of rows, the truth's numbers to a
+    relative 1e-9, the rest byte for byte."""
     import polars as pl
 
     write_world(simulate_world(WorldConfig()), tmp_path)
