@@ -143,8 +143,9 @@ def lift_draws(
     observed, other = full, full + factor * changed
     high, low = (observed, other) if design == "holdout" else (other, observed)
     weights = response.adstock.weights(response.adstock_params)[:, channel]  # (n, L)
-    ad_high = np.einsum("ktl,nl->nkt", high, weights)
-    ad_low = np.einsum("ktl,nl->nkt", low, weights)
+    reach = response.saturation_geo[:, geos, channel][:, :, None]  # (n, k, 1)
+    ad_high = np.einsum("ktl,nl->nkt", high, weights) / reach
+    ad_low = np.einsum("ktl,nl->nkt", low, weights) / reach
     params = channel_params(response.saturation_params, channel, 2)  # (n, 1, 1) each
     beta = response.beta[:, geos, channel][:, :, None]  # (n, k, 1)
     pop = response.pop[geos][None, :, None]

@@ -33,6 +33,9 @@ class ResponseModel:
         adstock, saturation: the fitted transforms (their settings; priors are not used here).
         adstock_params, saturation_params: {name: (n_draws, n_channels)} posterior draws.
         beta: (n_draws, n_geos, n_channels) new patients per person per week at saturation.
+        saturation_geo: (n_draws, n_geos, n_channels) the market's multiplier of the spend per
+            person at which the channel saturates (the curve reads adstocked spend divided by
+            it); ones when not given (one curve shared by the markets).
     """
 
     def __init__(
@@ -48,6 +51,7 @@ class ResponseModel:
         adstock_params: Params,
         saturation_params: Params,
         beta: np.ndarray,
+        saturation_geo: np.ndarray | None = None,
     ) -> None:
         self.channels = tuple(channels)
         self.window_spend = np.asarray(window_spend, dtype=float)
@@ -62,6 +66,11 @@ class ResponseModel:
             k: np.asarray(v, dtype=float) for k, v in saturation_params.items()
         }
         self.beta = np.asarray(beta, dtype=float)
+        self.saturation_geo = (
+            np.ones_like(self.beta)
+            if saturation_geo is None
+            else np.asarray(saturation_geo, dtype=float)
+        )
         self._cache: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -69,11 +78,14 @@ class ResponseModel:
         return self.beta.shape[0]
 
     def _adstocked(self) -> tuple[np.ndarray, np.ndarray]:
+        """Adstocked carry-in and window spend, (n, G, W, C) each, in units of each market's
+        curve (divided by ``saturation_geo``)."""
         if self._cache is None:
             wts = self.adstock.weights(self.adstock_params)  # (n, C, L)
+            reach = self.saturation_geo[:, :, None, :]  # (n, G, 1, C)
             self._cache = (
-                apply_weights(self.lagged_pre, wts),
-                apply_weights(self.lagged_win, wts),
+                apply_weights(self.lagged_pre, wts) / reach,
+                apply_weights(self.lagged_win, wts) / reach,
             )
         return self._cache
 
@@ -123,6 +135,7 @@ class ResponseModel:
             **{f"adstock__{k}": v for k, v in self.adstock_params.items()},
             **{f"saturation__{k}": v for k, v in self.saturation_params.items()},
             "beta": self.beta,
+            "saturation_geo": self.saturation_geo,
         }
 
     @classmethod
@@ -149,4 +162,5 @@ class ResponseModel:
                     "beta",
                 )
             },
+            saturation_geo=np.asarray(d["saturation_geo"]) if "saturation_geo" in d else None,
         )

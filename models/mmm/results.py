@@ -152,7 +152,8 @@ def response_curves(
         grid = np.linspace(0.0, 2.0 * float(nat_weekly[:, c].max()), n_points)
         grid = np.unique(np.append(grid, current))
         x = grid[:, None] * share[None, :] / data.pop[None, :] / data.spend_unit[c]  # (S, G)
-        h = saturation.apply(x[None], channel_params(draws.saturation, c, 2))  # (n, S, G)
+        x = x[None] / draws.saturation_geo[:, None, :, c]  # (n, S, G)
+        h = saturation.apply(x, channel_params(draws.saturation, c, 2))
         npat = (data.pop[None, None, :] * draws.beta[:, None, :, c] * h).sum(axis=-1)
         med, lo, hi = _q(npat)
         rows.append(
@@ -195,4 +196,5 @@ def response_model(
         adstock_params=d.adstock,
         saturation_params=d.saturation,
         beta=d.beta,
+        saturation_geo=d.saturation_geo,
     )

@@ -50,7 +50,8 @@ class MMMRunConfig(dg.Config):
     Transforms: ``adstock`` (``geometric`` or ``weibull``), ``max_lag`` (weeks),
     ``saturation`` (``hill`` or ``logistic``). Priors (``models.mmm.model.Priors``):
     ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
-    ``roi_level_sd``, ``level_step_scale``. Reporting window: ``window_weeks`` (default: the
+    ``roi_level_sd``, ``level_step_scale``, ``saturation_geo_scale`` (market spread of the
+    spend per person at which a channel saturates; 0: one curve for all markets). Reporting window: ``window_weeks`` (default: the
     run settings).
     """
 
@@ -69,6 +70,7 @@ class MMMRunConfig(dg.Config):
     roi_sd: float | None = None
     roi_level_sd: float | None = None
     level_step_scale: float | None = None
+    saturation_geo_scale: float | None = None
 
     def mmm_config(self, base):
         """``base`` (an ``MMMConfig``) with this run's settings; an unknown transform name
@@ -96,7 +98,13 @@ class MMMRunConfig(dg.Config):
             changes["saturation"] = SATURATIONS[self.saturation]()
         priors = {
             k: getattr(self, k)
-            for k in ("media_share", "roi_sd", "roi_level_sd", "level_step_scale")
+            for k in (
+                "media_share",
+                "roi_sd",
+                "roi_level_sd",
+                "level_step_scale",
+                "saturation_geo_scale",
+            )
             if getattr(self, k) is not None
         }
         if priors:

@@ -1,5 +1,7 @@
 """The MMM graph: prior predictive, numpy results match the PyMC graph, response model."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -52,6 +54,24 @@ def test_numpy_mean_matches_the_pymc_graph(prior_draws) -> None:
     ) + baseline_mean(draws, data)
     mu_pm = idata.prior["mu"].values.reshape(mu_np.shape)
     np.testing.assert_allclose(mu_np, mu_pm, rtol=1e-6)
+
+
+def test_markets_have_their_own_saturation_point(prior_draws) -> None:
+    """``saturation_geo`` (geo, channel) spreads around 1 at ``saturation_geo_scale`` on the
+    log scale, and a market whose multiplier is doubled responds to twice the spend as it did
+    to the spend before."""
+    _, data, idata = prior_draws
+    cfg = MMMConfig()
+    log_sat = np.log(idata.prior["saturation_geo"].values)  # (chain, draw, geo, channel)
+    assert log_sat.shape[-2:] == (data.n_geos, data.n_channels)
+    assert abs(log_sat.std() - cfg.priors.saturation_geo_scale) < 0.02
+    draws = Draws.from_idata(idata, 0, cfg.adstock, cfg.saturation, group="prior")
+    wider = replace(draws, saturation_geo=2.0 * draws.saturation_geo)
+    np.testing.assert_allclose(
+        media_contrib(wider, 2.0 * data.lagged, data.pop, cfg.adstock, cfg.saturation),
+        media_contrib(draws, data.lagged, data.pop, cfg.adstock, cfg.saturation),
+        rtol=1e-9,
+    )
 
 
 def test_prior_roi_matches_its_definition(prior_draws) -> None:
@@ -123,8 +143,6 @@ def test_named_contribution_is_the_numpy_contribution_and_follows_spend_data(pri
 
 
 def test_unobserved_market_weeks_do_not_enter_the_likelihood(tiny_panel) -> None:
-    from dataclasses import replace
-
     cfg = MMMConfig()
     panel = tiny_panel()
     observed = np.ones((panel.n_geos, panel.n_weeks), dtype=bool)

@@ -266,7 +266,7 @@ def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
     dg.materialize([mmm_assets.mmm_fit], resources=resources)
     model = {
         "window_weeks": 13, "chains": 2, "saturation": "logistic", "media_share": 0.4,
-        "n_fourier": 2,
+        "n_fourier": 2, "saturation_geo_scale": 0.0,
     }  # fmt: skip
     dg.materialize(
         [mmm_assets.mmm_fit],
@@ -279,3 +279,4 @@ def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
     assert (seen[0].saturation.kind, seen[1].saturation.kind) == ("hill", "logistic")
     assert seen[1].priors.media_share == 0.4
     assert (seen[0].n_fourier, seen[1].n_fourier) == (3, 2)
+    assert (seen[0].priors.saturation_geo_scale, seen[1].priors.saturation_geo_scale) == (0.2, 0.0)
