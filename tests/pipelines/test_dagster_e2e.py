@@ -193,8 +193,11 @@ def wait_for_job(port: int, log: Path) -> dict:
 def test_weekly_refresh_launched_through_graphql_loads_the_warehouse(dagster_dev):
     port, warehouse, log, landing = dagster_dev
     selector = wait_for_job(port, log)
+    # two chains and no holdout fit: the launch path and its run config are under test here,
+    # the default sampler is run on the sample by ``sample_refreshed``
+    run_config = {"ops": {"mmm_fit": {"config": {"chains": 2, "holdout_weeks": 0}}}}
     launched = graphql(
-        port, LAUNCH, {"executionParams": {"selector": selector, "runConfigData": {}}}
+        port, LAUNCH, {"executionParams": {"selector": selector, "runConfigData": run_config}}
     )["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
