@@ -143,9 +143,9 @@ def lift_draws(
     observed, other = full, full + factor * changed
     high, low = (observed, other) if design == "holdout" else (other, observed)
     weights = response.adstock.weights(response.adstock_params)[:, channel]  # (n, L)
-    reach = response.saturation_geo[:, geos, channel][:, :, None]  # (n, k, 1)
-    ad_high = np.einsum("ktl,nl->nkt", high, weights) / reach
-    ad_low = np.einsum("ktl,nl->nkt", low, weights) / reach
+    sat_geo = response.saturation_geo[:, geos, channel][:, :, None]  # (n, k, 1)
+    ad_high = np.einsum("ktl,nl->nkt", high, weights) / sat_geo
+    ad_low = np.einsum("ktl,nl->nkt", low, weights) / sat_geo
     params = channel_params(response.saturation_params, channel, 2)  # (n, 1, 1) each
     beta = response.beta[:, geos, channel][:, :, None]  # (n, k, 1)
     pop = response.pop[geos][None, :, None]

@@ -82,10 +82,10 @@ class ResponseModel:
         curve (divided by ``saturation_geo``)."""
         if self._cache is None:
             wts = self.adstock.weights(self.adstock_params)  # (n, C, L)
-            reach = self.saturation_geo[:, :, None, :]  # (n, G, 1, C)
+            sat_geo = self.saturation_geo[:, :, None, :]  # (n, G, 1, C)
             self._cache = (
-                apply_weights(self.lagged_pre, wts) / reach,
-                apply_weights(self.lagged_win, wts) / reach,
+                apply_weights(self.lagged_pre, wts) / sat_geo,
+                apply_weights(self.lagged_win, wts) / sat_geo,
             )
         return self._cache
 
