@@ -5,8 +5,8 @@ The stated baseline (module docstring of :mod:`models.mmm.model`)::
     log_base[g, w] = a_geo[g] + trend * t[w] + knot_basis[w] @ cumsum(level_step)
                      + fourier[w] @ gamma + holiday * hol[w] + controls[g, w] @ delta
     level_step = sigma_level * z_level,  z_level ~ Normal(0, 1),  sigma_level ~ LogNormal(log(level_step_scale), 0.75)
-    a_geo[g] ~ Normal(a0, sigma_a),  sigma_a ~ LogNormal(log(baseline_geo_median), baseline_geo_log_sd)
-    (one market: a_geo = a0)
+    a_geo[g] ~ Normal(a0, sigma_a)   (one market: a_geo = a0)
+    sigma_a ~ LogNormal(log(baseline_geo_median), baseline_geo_log_sd)
 
 The counts pin down each market's weekly mean ``baseline + media`` well, but less well how it
 splits between the two, and the split is a curved ridge in the stated parameters. As the

@@ -51,8 +51,8 @@ class MMMRunConfig(dg.Config):
     ``saturation`` (``hill`` or ``logistic``). Priors (``models.mmm.model.Priors``):
     ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
     ``roi_level_sd``, ``level_step_scale``, ``saturation_geo_scale`` (market spread of the
-    spend per person at which a channel saturates; 0: one curve for all markets). Reporting window: ``window_weeks`` (default: the
-    run settings).
+    spend per person at which a channel saturates; 0: one curve for all markets). Reporting
+    window: ``window_weeks`` (default: the run settings).
     """
 
     draws: int | None = None
