@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,10 +34,29 @@ def _load_sample_refresh():
 sample_refresh = _load_sample_refresh()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the refreshed sample run last (in their collected order), so that the refresh
+    started for them when the session begins runs beside the rest of the suite."""
+    items.sort(key=lambda item: "sample_refreshed" in item.fixturenames)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the sample's refresh in the background when a collected test needs it."""
+    if session.config.option.collectonly:
+        return
+    if any("sample_refreshed" in item.fixturenames for item in session.items):
+        sample_refresh.start_refresh(Path(tempfile.mkdtemp(prefix="clearcount-sample-")))
+
+
+def pytest_sessionfinish() -> None:
+    sample_refresh.end_refresh()
+
+
 @pytest.fixture(scope="session")
 def sample_refreshed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The sample refreshed once per session (the whole ``weekly_refresh`` job); the
-    ``CLEARCOUNT_*`` settings that point at its warehouse and output dir."""
+    """The sample refreshed once per session (the whole ``weekly_refresh`` job, started in the
+    background when the session begins); the ``CLEARCOUNT_*`` settings that point at its
+    warehouse and output dir."""
     try:
         return sample_refresh.refreshed_sample(tmp_path_factory.mktemp("refreshed"))
     except RuntimeError as exc:

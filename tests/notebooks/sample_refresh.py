@@ -5,11 +5,16 @@ The refresh runs ``weekly_refresh`` in a subprocess through ``clearcount refresh
 dir, so the repository's warehouse is never touched and the Dagster UI can be opened on the run. ``CLEARCOUNT_TEST_MMM_DRAWS`` / ``CLEARCOUNT_TEST_MMM_TUNE`` (default: the MMM's own
 defaults) set the sampler; the convergence gate still applies. ``CLEARCOUNT_TEST_REFRESHED_ROOT``
 names a folder refreshed before (``warehouse.duckdb`` and ``output/``) to reuse instead.
+
+``tests/conftest.py`` starts the refresh in the background when the session begins (see
+:func:`start_refresh`) and runs the tests that need it last, so that the rest of the suite runs
+beside it on the other core; :func:`refreshed_sample` waits for it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +41,7 @@ sys.exit(0 if result.success and not skipped else 1)
 
 _DONE: dict[str, str] | None = None
 _FAILED: str | None = None
+_RUNNING: tuple[subprocess.Popen, Path, dict[str, str]] | None = None
 
 
 def settings_env(root: Path) -> dict[str, str]:
@@ -49,8 +55,41 @@ def settings_env(root: Path) -> dict[str, str]:
     }
 
 
+def start_refresh(root: Path) -> None:
+    """Start the refresh of the sample into ``root`` in a background process, unless one was
+    started or ``CLEARCOUNT_TEST_REFRESHED_ROOT`` names a folder to reuse. Its output goes to
+    files in ``root`` (a pipe could fill and stall it while nobody reads)."""
+    global _RUNNING
+    if _RUNNING is not None or os.environ.get("CLEARCOUNT_TEST_REFRESHED_ROOT"):
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    env = settings_env(root)
+    with open(root / "refresh.out", "w") as out, open(root / "refresh.err", "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", REFRESH_SCRIPT],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=err,
+            text=True,
+        )
+    _RUNNING = (proc, root, env)
+
+
+def end_refresh() -> None:
+    """Stop the background refresh if it still runs (the session ended before it was used) and
+    delete its folder."""
+    if _RUNNING is not None:
+        proc, root, _ = _RUNNING
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def refreshed_sample(root: Path) -> dict[str, str]:
-    """Refresh the sample into ``root`` once per process; later calls reuse the first result.
+    """The refreshed sample: waits for the background refresh, or refreshes into ``root`` when
+    none was started; later calls reuse the first result.
 
     Raises:
         RuntimeError: when the refresh fails (value-free: step names only).
@@ -64,18 +103,18 @@ def refreshed_sample(root: Path) -> dict[str, str]:
     if reuse:
         _DONE = settings_env(Path(reuse))
         return _DONE
-    env = settings_env(root)
-    proc = subprocess.run(
-        [sys.executable, "-c", REFRESH_SCRIPT],
-        cwd=REPO,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stdout.splitlines()[-3:])
-        _FAILED = f"the weekly refresh of the sample failed (exit {proc.returncode}): {tail}"
+    start_refresh(root)
+    assert _RUNNING is not None
+    proc, started_in, env = _RUNNING
+    try:
+        returncode = proc.wait(timeout=1800)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        returncode = proc.wait()
+    if returncode != 0:
+        lines = (started_in / "refresh.out").read_text().splitlines()
+        tail = "\n".join(lines[-3:])
+        _FAILED = f"the weekly refresh of the sample failed (exit {returncode}): {tail}"
         raise RuntimeError(_FAILED)
     _DONE = env
     return env
