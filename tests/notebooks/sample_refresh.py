@@ -71,7 +71,6 @@ def start_refresh(root: Path) -> None:
             env={**os.environ, **env},
             stdout=out,
             stderr=err,
-            text=True,
         )
     _RUNNING = (proc, root, env)
 
