@@ -49,6 +49,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish() -> None:
+    """Stop the sample's refresh if it still runs, and delete its folder."""
     sample_refresh.end_refresh()
 
 
