@@ -2,9 +2,10 @@
 
 The refresh runs ``weekly_refresh`` in a subprocess through ``clearcount refresh``'s own code
 (``pipelines.cli.execute_refresh``) with ``CLEARCOUNT_*`` and ``DAGSTER_HOME`` pointing into a tmp
-dir, so the repository's warehouse is never touched and the Dagster UI can be opened on the run. ``CLEARCOUNT_TEST_MMM_DRAWS`` / ``CLEARCOUNT_TEST_MMM_TUNE`` (default: the MMM's own
-defaults) set the sampler; the convergence gate still applies. ``CLEARCOUNT_TEST_REFRESHED_ROOT``
-names a folder refreshed before (``warehouse.duckdb`` and ``output/``) to reuse instead.
+dir, so the repository's warehouse is never touched and the Dagster UI can be opened on the run.
+``CLEARCOUNT_TEST_MMM_DRAWS`` / ``CLEARCOUNT_TEST_MMM_TUNE`` (default: the MMM's own defaults)
+set the sampler; the convergence gate still applies. ``CLEARCOUNT_TEST_REFRESHED_ROOT`` names a
+folder refreshed before (``warehouse.duckdb`` and ``output/``) to reuse instead.
 
 ``tests/conftest.py`` starts the refresh in the background when the session begins (see
 :func:`start_refresh`) and runs the tests that need it last, so that the rest of the suite runs
@@ -41,7 +42,7 @@ sys.exit(0 if result.success and not skipped else 1)
 
 _DONE: dict[str, str] | None = None
 _FAILED: str | None = None
-_RUNNING: tuple[subprocess.Popen, Path, dict[str, str]] | None = None
+_RUNNING: tuple[subprocess.Popen, Path] | None = None
 
 
 def settings_env(root: Path) -> dict[str, str]:
@@ -63,23 +64,22 @@ def start_refresh(root: Path) -> None:
     if _RUNNING is not None or os.environ.get("CLEARCOUNT_TEST_REFRESHED_ROOT"):
         return
     root.mkdir(parents=True, exist_ok=True)
-    env = settings_env(root)
     with open(root / "refresh.out", "w") as out, open(root / "refresh.err", "w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-c", REFRESH_SCRIPT],
             cwd=REPO,
-            env={**os.environ, **env},
+            env={**os.environ, **settings_env(root)},
             stdout=out,
             stderr=err,
         )
-    _RUNNING = (proc, root, env)
+    _RUNNING = (proc, root)
 
 
 def end_refresh() -> None:
     """Stop the background refresh if it still runs (the session ended before it was used) and
     delete its folder."""
     if _RUNNING is not None:
-        proc, root, _ = _RUNNING
+        proc, root = _RUNNING
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -104,7 +104,7 @@ def refreshed_sample(root: Path) -> dict[str, str]:
         return _DONE
     start_refresh(root)
     assert _RUNNING is not None
-    proc, started_in, env = _RUNNING
+    proc, started_in = _RUNNING
     try:
         returncode = proc.wait(timeout=1800)
     except subprocess.TimeoutExpired:
@@ -115,5 +115,5 @@ def refreshed_sample(root: Path) -> dict[str, str]:
         tail = "\n".join(lines[-3:])
         _FAILED = f"the weekly refresh of the sample failed (exit {returncode}): {tail}"
         raise RuntimeError(_FAILED)
-    _DONE = env
-    return env
+    _DONE = settings_env(started_in)
+    return _DONE
