@@ -6,6 +6,7 @@ Usage::
     .venv/bin/python benchmarks/bench_mmm.py --worlds weibull peer_medium --quick
     .venv/bin/python benchmarks/bench_mmm.py --tuning                  # the tuning seeds instead
     .venv/bin/python benchmarks/bench_mmm.py --worlds default --with-pymc-marketing
+    .venv/bin/python benchmarks/bench_mmm.py --worlds weibull default --adstock weibull
     .venv/bin/python benchmarks/bench_mmm.py --sizes                   # 24/100/210 DMAs
     .venv/bin/python benchmarks/bench_mmm.py --national-only
     .venv/bin/python benchmarks/bench_mmm.py --list                    # the worlds
@@ -31,6 +32,10 @@ Scores: median |PAC error| over channels with at least 10% of the window's spend
 counts channels whose 90% interval holds the true PAC. The bar (issue 14): covered for all but at
 most one channel, converged, error at most 1.25 times the oracle's, and at most 15% wherever the
 oracle's error is at most 10%.
+
+``--adstock weibull`` fits clearcount with another carry-over than the default, to judge a
+candidate default on the battery (the oracle keeps each world's true form, so on a geometric world
+the oracle is then the default model).
 
 ``--with-pymc-marketing`` also fits pymc-marketing 1.3 (``benchmarks/pmm_anchor.py``, a throwaway
 Python 3.12 venv) on the same data in the same run and prints it side by side.
@@ -200,10 +205,8 @@ def oracle_config(oracle, base: MMMConfig) -> tuple[MMMConfig | None, str]:
 
     changes = {}
     try:
-        if oracle.adstock == "weibull":
-            changes["adstock"] = transforms.WeibullAdstock(max_lag=oracle.max_lag)
-        elif oracle.max_lag != base.adstock.max_lag:
-            changes["adstock"] = transforms.GeometricAdstock(max_lag=oracle.max_lag)
+        if oracle.adstock != base.adstock.kind or oracle.max_lag != base.adstock.max_lag:
+            changes["adstock"] = transforms.ADSTOCKS[oracle.adstock](max_lag=oracle.max_lag)
         if oracle.saturation == "logistic":
             changes["saturation"] = transforms.LogisticSaturation()
         if oracle.holiday_country != "US":
@@ -454,6 +457,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-holdout", action="store_true", help="skip the 13-week holdout fits (not in the bar)"
     )
     ap.add_argument("--national-only", action="store_true")
+    ap.add_argument(
+        "--adstock",
+        choices=["geometric", "weibull"],
+        help="fit clearcount with this carry-over instead of the default (a candidate default: "
+        "the oracle keeps each world's true form)",
+    )
     ap.add_argument("--with-pymc-marketing", action="store_true")
     ap.add_argument(
         "--sizes",
@@ -488,6 +497,10 @@ def main(argv: list[str] | None = None) -> int:
     config = quick_config() if args.quick else MMMConfig()
     if args.no_holdout:
         config = replace(config, holdout_weeks=0)
+    if args.adstock:
+        from models.mmm.transforms import ADSTOCKS
+
+        config = replace(config, adstock=ADSTOCKS[args.adstock]())
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     for name in args.worlds:
