@@ -16,7 +16,7 @@ def small_fit():
         tune=250,
         holdout_weeks=13,
         holdout_draws=60,
-        holdout_tune=60,
+        holdout_tune=150,  # fewer tuning steps sample slower: 60 took 4x as long
         response_draws=40,
         retries=0,
     )

@@ -99,9 +99,7 @@ def test_refresh_without_experiments_publishes_uncalibrated(tmp_path, monkeypatc
         instance=dg.DagsterInstance.ephemeral(),
         run_config={
             "ops": {
-                "mmm_fit": {
-                    "config": {"draws": 1000, "tune": 1000, "chains": 2, "holdout_weeks": 0}
-                }
+                "mmm_fit": {"config": {"draws": 400, "tune": 400, "chains": 2, "holdout_weeks": 0}}
             }
         },
     )

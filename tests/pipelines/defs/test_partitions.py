@@ -70,7 +70,7 @@ result = defs.resolve_job_def("partitioned_refresh").execute_in_process(
     raise_on_error=False,
     instance=dg.DagsterInstance.ephemeral(),
     run_config={"ops": {"partitioned__mmm_fit": {"config": {
-        "draws": 1000, "tune": 1000, "chains": 2, "holdout_weeks": 0}}}},
+        "draws": 400, "tune": 400, "chains": 2, "holdout_weeks": 0}}}},
 )
 print("failed steps:", [e.step_key for e in result.all_events if e.is_step_failure])
 sys.exit(0 if result.success else 1)
