@@ -71,6 +71,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from models.mmm import MMMConfig, fit_mmm  # noqa: E402
+from models.mmm.transforms import ADSTOCKS  # noqa: E402
 from simulator import WorldConfig, simulate_world  # noqa: E402
 
 SHARE_SCORED = 0.10  # channels with at least this share of window spend enter the median error
@@ -206,7 +207,7 @@ def oracle_config(oracle, base: MMMConfig) -> tuple[MMMConfig | None, str]:
     changes = {}
     try:
         if oracle.adstock != base.adstock.kind or oracle.max_lag != base.adstock.max_lag:
-            changes["adstock"] = transforms.ADSTOCKS[oracle.adstock](max_lag=oracle.max_lag)
+            changes["adstock"] = ADSTOCKS[oracle.adstock](max_lag=oracle.max_lag)
         if oracle.saturation == "logistic":
             changes["saturation"] = transforms.LogisticSaturation()
         if oracle.holiday_country != "US":
@@ -459,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--national-only", action="store_true")
     ap.add_argument(
         "--adstock",
-        choices=["geometric", "weibull"],
+        choices=list(ADSTOCKS),
         help="fit clearcount with this carry-over instead of the default (a candidate default: "
         "the oracle keeps each world's true form)",
     )
@@ -498,8 +499,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_holdout:
         config = replace(config, holdout_weeks=0)
     if args.adstock:
-        from models.mmm.transforms import ADSTOCKS
-
         config = replace(config, adstock=ADSTOCKS[args.adstock]())
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
