@@ -71,7 +71,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
 from models.mmm import MMMConfig, fit_mmm  # noqa: E402
-from models.mmm.transforms import ADSTOCKS  # noqa: E402
+from models.mmm.transforms import ADSTOCKS, SATURATIONS  # noqa: E402
 from simulator import WorldConfig, simulate_world  # noqa: E402
 
 SHARE_SCORED = 0.10  # channels with at least this share of window spend enter the median error
@@ -202,18 +202,16 @@ def geo_lift(world) -> list:
 def oracle_config(oracle, base: MMMConfig) -> tuple[MMMConfig | None, str]:
     """The model configured with the world's true forms; (None, reason) if the model cannot
     state them yet. The config is ``base`` itself when the true forms are its defaults."""
-    from models.mmm import transforms
-
     changes = {}
     try:
         if oracle.adstock != base.adstock.kind or oracle.max_lag != base.adstock.max_lag:
             changes["adstock"] = ADSTOCKS[oracle.adstock](max_lag=oracle.max_lag)
-        if oracle.saturation == "logistic":
-            changes["saturation"] = transforms.LogisticSaturation()
-        if oracle.holiday_country != "US":
+        if oracle.saturation != base.saturation.kind:
+            changes["saturation"] = SATURATIONS[oracle.saturation]()
+        if oracle.holiday_country != base.holiday_country:
             changes["holiday_country"] = oracle.holiday_country
         return replace(base, **changes), ""
-    except (AttributeError, TypeError) as exc:
+    except (AttributeError, KeyError, TypeError) as exc:
         return None, f"the model cannot be told the true forms yet ({exc})"
 
 
