@@ -399,6 +399,7 @@ def size_fit(n_geos: int, quick: bool) -> None:
     print("SIZE_RESULT " + json.dumps({
         "n_geos": n_geos, "wall": wall, "peak_mb": peak_mb, "rhat": d.max_rhat,
         "ess": d.min_ess_bulk, "divergences": d.divergences, "converged": d.converged, **s,
+        "retries": [n for n in fit.notes if n.startswith("Run ")],
     }))  # fmt: skip
 
 
@@ -421,6 +422,8 @@ def run_sizes(sizes: Sequence[int], quick: bool) -> None:
             f"{n:>8d} {r['wall']:8.0f} {r['peak_mb']:8.0f} {r['rhat']:6.3f} {r['ess']:6.0f} "
             f"{r['divergences']:>5d} {str(r['converged'])[0]:>4s} {r['err']:6.1%} {r['covered']:>4d}/{r['n']}"
         )
+        for note in r["retries"]:
+            print(f"{'':>8s} {note}")
         sys.stdout.flush()  # fmt: skip
 
 

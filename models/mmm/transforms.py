@@ -14,7 +14,7 @@ size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import ClassVar, Protocol
 
 import numpy as np
@@ -266,6 +266,30 @@ class LogisticSaturation:
 
 ADSTOCKS: dict[str, type] = {c.kind: c for c in (GeometricAdstock, WeibullAdstock)}
 SATURATIONS: dict[str, type] = {c.kind: c for c in (HillSaturation, LogisticSaturation)}
+
+
+def prior_settings(transform: type) -> tuple[str, ...]:
+    """Names of a transform class's prior settings: its fields but ``max_lag``."""
+    return tuple(f.name for f in fields(transform) if f.name != "max_lag")
+
+
+def with_priors(transform: type, priors: dict[str, float], **settings):
+    """``transform(**settings, **priors)`` after checking the priors: known names, positive
+    finite values, a decay mean below 1.
+
+    Raises:
+        ValueError: naming the setting and the transform (run config, not data: no data value).
+    """
+    kind, known = transform.kind, prior_settings(transform)
+    for name, value in priors.items():
+        if name not in known:
+            raise ValueError(f"{kind} has no prior setting {name!r}; it has {', '.join(known)}")
+        if not (np.isfinite(value) and value > 0) or (name == "decay_mean" and value >= 1):
+            raise ValueError(
+                f"{kind} prior setting {name!r} must be positive"
+                + (" and below 1" if name == "decay_mean" else "")
+            )
+    return transform(**settings, **priors)
 
 
 def channel_params(params: Params, c: int, ndim: int) -> Params:

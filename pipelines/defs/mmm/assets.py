@@ -48,8 +48,11 @@ class MMMRunConfig(dg.Config):
     ``retries`` (longer runs after a missed convergence gate).
     Baseline: ``n_fourier`` (yearly Fourier pairs; fewer for a history under two years).
     Transforms: ``adstock`` (``geometric`` or ``weibull``), ``max_lag`` (weeks),
-    ``saturation`` (``hill`` or ``logistic``). Priors (``models.mmm.model.Priors``):
-    ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
+    ``saturation`` (``hill`` or ``logistic``), and their priors, which the transform classes
+    own (``models.mmm.transforms``): ``adstock_priors`` and ``saturation_priors``, maps from a
+    setting's name to its value, e.g. ``{"decay_mean": 0.6}`` for a slower geometric carry-over
+    or ``{"half_saturation_sd": 1.2}`` for a looser Hill curve.
+    Priors (``models.mmm.model.Priors``): ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
     ``roi_level_sd``, ``level_step_scale``, ``saturation_geo_scale`` (market spread of the
     spend per person at which a channel saturates; 0: one curve for all markets). Reporting
     window: ``window_weeks`` (default: the run settings).
@@ -66,6 +69,8 @@ class MMMRunConfig(dg.Config):
     adstock: str | None = None
     max_lag: int | None = None
     saturation: str | None = None
+    adstock_priors: dict[str, float] | None = None
+    saturation_priors: dict[str, float] | None = None
     media_share: float | None = None
     roi_sd: float | None = None
     roi_level_sd: float | None = None
@@ -73,11 +78,11 @@ class MMMRunConfig(dg.Config):
     saturation_geo_scale: float | None = None
 
     def mmm_config(self, base):
-        """``base`` (an ``MMMConfig``) with this run's settings; an unknown transform name
-        raises ``ValueError`` naming the choices."""
+        """``base`` (an ``MMMConfig``) with this run's settings; an unknown transform name or
+        prior setting raises ``ValueError`` naming the choices."""
         from dataclasses import replace
 
-        from models.mmm.transforms import ADSTOCKS, SATURATIONS
+        from models.mmm.transforms import ADSTOCKS, SATURATIONS, with_priors
 
         sampler = {
             k: getattr(self, k)
@@ -87,15 +92,20 @@ class MMMRunConfig(dg.Config):
             )
         }  # fmt: skip
         changes = {k: v for k, v in sampler.items() if v is not None}
-        if self.adstock is not None or self.max_lag is not None:
+        if self.adstock is not None or self.max_lag is not None or self.adstock_priors:
             kind = self.adstock or base.adstock.kind
             if kind not in ADSTOCKS:
                 raise ValueError(f"adstock must be one of {sorted(ADSTOCKS)}")
-            changes["adstock"] = ADSTOCKS[kind](max_lag=self.max_lag or base.adstock.max_lag)
-        if self.saturation is not None:
-            if self.saturation not in SATURATIONS:
+            changes["adstock"] = with_priors(
+                ADSTOCKS[kind],
+                self.adstock_priors or {},
+                max_lag=self.max_lag or base.adstock.max_lag,
+            )
+        if self.saturation is not None or self.saturation_priors:
+            kind = self.saturation or base.saturation.kind
+            if kind not in SATURATIONS:
                 raise ValueError(f"saturation must be one of {sorted(SATURATIONS)}")
-            changes["saturation"] = SATURATIONS[self.saturation]()
+            changes["saturation"] = with_priors(SATURATIONS[kind], self.saturation_priors or {})
         priors = {
             k: getattr(self, k)
             for k in (

@@ -12,7 +12,9 @@ from models.mmm.transforms import (
     WeibullAdstock,
     apply_weights,
     lagged,
+    prior_settings,
     pt_lagged,
+    with_priors,
 )
 
 
@@ -111,3 +113,31 @@ def test_adstock_priors_are_owned_by_the_transform(kind: str) -> None:
     w = ad.weights(dict(zip(ad.param_names, draws, strict=True)))
     assert w.shape == (50, 2, 6)
     np.testing.assert_allclose(w.sum(axis=-1), 1.0)
+
+
+def test_prior_settings_reach_the_transforms_priors() -> None:
+    import pymc as pm
+
+    ad = with_priors(GeometricAdstock, {"decay_mean": 0.7, "decay_concentration": 20.0}, max_lag=4)
+    assert (ad.max_lag, ad.decay_mean, ad.decay_concentration) == (4, 0.7, 20.0)
+    with pm.Model(coords={"channel": ["a"]}):
+        decay = ad.pm_priors()["decay"]
+    assert pm.draw(decay, draws=2000, random_seed=2).mean() == pytest.approx(0.7, abs=0.01)
+    sat = with_priors(HillSaturation, {"slope_mean": 1.0})
+    assert (sat.slope_mean, sat.slope_sd) == (1.0, HillSaturation().slope_sd)
+    assert "max_lag" not in prior_settings(WeibullAdstock)
+    assert prior_settings(LogisticSaturation) == ("lam_sd",)
+
+
+@pytest.mark.parametrize(
+    ("transform", "priors", "message"),
+    [
+        (GeometricAdstock, {"decay_sd": 0.1}, "no prior setting 'decay_sd'; it has decay_mean"),
+        (GeometricAdstock, {"decay_mean": 1.0}, "'decay_mean' must be positive and below 1"),
+        (HillSaturation, {"slope_sd": -0.5}, "'slope_sd' must be positive"),
+        (LogisticSaturation, {"lam_sd": float("nan")}, "'lam_sd' must be positive"),
+    ],
+)
+def test_bad_prior_settings_are_refused_by_name(transform, priors, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        with_priors(transform, priors)

@@ -266,7 +266,8 @@ def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
     dg.materialize([mmm_assets.mmm_fit], resources=resources)
     model = {
         "window_weeks": 13, "chains": 2, "saturation": "logistic", "media_share": 0.4,
-        "n_fourier": 2, "saturation_geo_scale": 0.0,
+        "n_fourier": 2, "saturation_geo_scale": 0.0, "adstock_priors": {"decay_mean": 0.6},
+        "saturation_priors": {"lam_sd": 0.5},
     }  # fmt: skip
     dg.materialize(
         [mmm_assets.mmm_fit],
@@ -280,3 +281,6 @@ def test_run_settings_reach_the_model_config(tmp_path, monkeypatch) -> None:
     assert seen[1].priors.media_share == 0.4
     assert (seen[0].n_fourier, seen[1].n_fourier) == (3, 2)
     assert (seen[0].priors.saturation_geo_scale, seen[1].priors.saturation_geo_scale) == (0.2, 0.0)
+    assert (seen[0].adstock.decay_mean, seen[1].adstock.decay_mean) == (0.4, 0.6)
+    assert (seen[1].adstock.kind, seen[1].adstock.max_lag) == ("geometric", 8)
+    assert seen[1].saturation.lam_sd == 0.5
