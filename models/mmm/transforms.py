@@ -110,6 +110,10 @@ class GeometricAdstock:
     decay_mean: float = 0.4
     decay_concentration: float = 4.0
 
+    def __post_init__(self) -> None:
+        if not 0 < self.decay_mean < 1:
+            raise ValueError("geometric prior setting 'decay_mean' must be positive and below 1")
+
     def pm_priors(self) -> dict:
         """``decay`` (channel,) ~ Beta with the mean and concentration above."""
         import pymc as pm
@@ -273,22 +277,29 @@ def prior_settings(transform: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(transform) if f.name != "max_lag")
 
 
-def with_priors(transform: type, priors: dict[str, float], **settings):
-    """``transform(**settings, **priors)`` after checking the priors: known names, positive
-    finite values, a decay mean below 1.
+def with_priors(
+    registry: dict[str, type], role: str, kind: str, priors: dict[str, float], **settings
+):
+    """``registry[kind](**settings, **priors)`` after checking the kind and the priors: a known
+    kind, known setting names, positive finite values (the class checks its own bounds too).
+
+    Args:
+        registry: :data:`ADSTOCKS` or :data:`SATURATIONS`; ``role`` names it in messages
+            (``adstock``, ``saturation``).
 
     Raises:
-        ValueError: naming the setting and the transform (run config, not data: no data value).
+        ValueError: naming the kind or setting and the choices (run config, not data: no data
+            value).
     """
-    kind, known = transform.kind, prior_settings(transform)
+    if kind not in registry:
+        raise ValueError(f"{role} must be one of {sorted(registry)}")
+    transform = registry[kind]
+    known = prior_settings(transform)
     for name, value in priors.items():
         if name not in known:
             raise ValueError(f"{kind} has no prior setting {name!r}; it has {', '.join(known)}")
-        if not (np.isfinite(value) and value > 0) or (name == "decay_mean" and value >= 1):
-            raise ValueError(
-                f"{kind} prior setting {name!r} must be positive"
-                + (" and below 1" if name == "decay_mean" else "")
-            )
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{kind} prior setting {name!r} must be positive")
     return transform(**settings, **priors)
 
 

@@ -51,9 +51,9 @@ class MMMRunConfig(dg.Config):
     ``saturation`` (``hill`` or ``logistic``), and their priors, which the transform classes
     own (``models.mmm.transforms``): ``adstock_priors`` and ``saturation_priors``, maps from a
     setting's name to its value, e.g. ``{"decay_mean": 0.6}`` for a slower geometric carry-over
-    or ``{"half_saturation_sd": 1.2}`` for a looser Hill curve.
-    Priors (``models.mmm.model.Priors``): ``media_share`` (guess of the share of new patients paid media cause), ``roi_sd``,
-    ``roi_level_sd``, ``level_step_scale``, ``saturation_geo_scale`` (market spread of the
+    or ``{"half_saturation_sd": 1.2}`` for a looser Hill curve. Priors
+    (``models.mmm.model.Priors``): ``media_share`` (guess of the share of new patients paid
+    media cause), ``roi_sd``, ``roi_level_sd``, ``level_step_scale``, ``saturation_geo_scale`` (market spread of the
     spend per person at which a channel saturates; 0: one curve for all markets). Reporting
     window: ``window_weeks`` (default: the run settings).
     """
@@ -93,19 +93,20 @@ class MMMRunConfig(dg.Config):
         }  # fmt: skip
         changes = {k: v for k, v in sampler.items() if v is not None}
         if self.adstock is not None or self.max_lag is not None or self.adstock_priors:
-            kind = self.adstock or base.adstock.kind
-            if kind not in ADSTOCKS:
-                raise ValueError(f"adstock must be one of {sorted(ADSTOCKS)}")
             changes["adstock"] = with_priors(
-                ADSTOCKS[kind],
+                ADSTOCKS,
+                "adstock",
+                self.adstock or base.adstock.kind,
                 self.adstock_priors or {},
                 max_lag=self.max_lag or base.adstock.max_lag,
             )
         if self.saturation is not None or self.saturation_priors:
-            kind = self.saturation or base.saturation.kind
-            if kind not in SATURATIONS:
-                raise ValueError(f"saturation must be one of {sorted(SATURATIONS)}")
-            changes["saturation"] = with_priors(SATURATIONS[kind], self.saturation_priors or {})
+            changes["saturation"] = with_priors(
+                SATURATIONS,
+                "saturation",
+                self.saturation or base.saturation.kind,
+                self.saturation_priors or {},
+            )
         priors = {
             k: getattr(self, k)
             for k in (

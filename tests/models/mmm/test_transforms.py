@@ -118,26 +118,29 @@ def test_adstock_priors_are_owned_by_the_transform(kind: str) -> None:
 def test_prior_settings_reach_the_transforms_priors() -> None:
     import pymc as pm
 
-    ad = with_priors(GeometricAdstock, {"decay_mean": 0.7, "decay_concentration": 20.0}, max_lag=4)
+    priors = {"decay_mean": 0.7, "decay_concentration": 20.0}
+    ad = with_priors(ADSTOCKS, "adstock", "geometric", priors, max_lag=4)
     assert (ad.max_lag, ad.decay_mean, ad.decay_concentration) == (4, 0.7, 20.0)
     with pm.Model(coords={"channel": ["a"]}):
         decay = ad.pm_priors()["decay"]
     assert pm.draw(decay, draws=2000, random_seed=2).mean() == pytest.approx(0.7, abs=0.01)
-    sat = with_priors(HillSaturation, {"slope_mean": 1.0})
+    sat = with_priors(SATURATIONS, "saturation", "hill", {"slope_mean": 1.0})
     assert (sat.slope_mean, sat.slope_sd) == (1.0, HillSaturation().slope_sd)
     assert "max_lag" not in prior_settings(WeibullAdstock)
     assert prior_settings(LogisticSaturation) == ("lam_sd",)
 
 
 @pytest.mark.parametrize(
-    ("transform", "priors", "message"),
+    ("kind", "priors", "message"),
     [
-        (GeometricAdstock, {"decay_sd": 0.1}, "no prior setting 'decay_sd'; it has decay_mean"),
-        (GeometricAdstock, {"decay_mean": 1.0}, "'decay_mean' must be positive and below 1"),
-        (HillSaturation, {"slope_sd": -0.5}, "'slope_sd' must be positive"),
-        (LogisticSaturation, {"lam_sd": float("nan")}, "'lam_sd' must be positive"),
+        ("geometric", {"decay_sd": 0.1}, "no prior setting 'decay_sd'; it has decay_mean"),
+        ("geometric", {"decay_mean": 1.0}, "'decay_mean' must be positive and below 1"),
+        ("hill", {"slope_sd": -0.5}, "'slope_sd' must be positive"),
+        ("logistic", {"lam_sd": float("nan")}, "'lam_sd' must be positive"),
+        ("tanh", {}, r"saturation must be one of \['hill', 'logistic'\]"),
     ],
 )
-def test_bad_prior_settings_are_refused_by_name(transform, priors, message) -> None:
+def test_bad_prior_settings_are_refused_by_name(kind, priors, message) -> None:
+    registry, role = (ADSTOCKS, "adstock") if kind == "geometric" else (SATURATIONS, "saturation")
     with pytest.raises(ValueError, match=message):
-        with_priors(transform, priors)
+        with_priors(registry, role, kind, priors)
