@@ -81,7 +81,8 @@ sys.exit(0 if result.success else 1)
 @pytest.mark.e2e
 def test_two_partitions_refresh_end_to_end_in_parallel(tmp_path):
     """Two brands fitted at once, each from its landing folder into its warehouse file: one
-    with geo tests (calibrated), one without (uncalibrated); both publish."""
+    with geo tests (calibrated), one that never ran a test (no ``experiments`` folder:
+    uncalibrated, and its dashboards say so); both publish PAC and a budget plan."""
     import os
     import subprocess
     import sys
@@ -118,8 +119,12 @@ def test_two_partitions_refresh_end_to_end_in_parallel(tmp_path):
             status[key] = c.execute(
                 "SELECT (SELECT calibrated FROM mmm.fit_status), "
                 "(SELECT count(pac) FROM marts.pac_by_channel), "
-                "(SELECT count(*) FROM marts.budget_plan)"
+                "(SELECT count(geo_test_pac) FROM marts.pac_by_channel), "
+                "(SELECT count(*) FROM marts.budget_plan), "
+                "(SELECT count(*) FROM marts.geo_test_results)"
             ).fetchall()[0]
-        assert (tmp_path / "out" / key / "dashboards" / "index.html").is_file()
-    assert status == {"north": (True, 6, 6), "south": (False, 6, 6)}
-    assert not (tmp_path / "warehouse.duckdb").exists()
+    assert status["north"][:2] == (True, 6) and status["north"][3] == 6
+    assert status["south"] == (False, 6, 0, 6, 0)
+    index = {k: (tmp_path / "out" / k / "dashboards" / "index.html").read_text() for k in runs}
+    assert "not calibrated" in index["south"] and "not calibrated" not in index["north"]
+    assert not (tmp_path / "warehouse.duckdb").exists()  # the weekly warehouse is not touched
