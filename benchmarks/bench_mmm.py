@@ -33,6 +33,11 @@ counts channels whose 90% interval holds the true PAC. The bar (issue 14): cover
 most one channel, converged, error at most 1.25 times the oracle's, and at most 15% wherever the
 oracle's error is at most 10%.
 
+``--peer-noise-seed N`` redraws the weekly noise of the generator's baselines from seed ``N``
+(``peer_*`` worlds only; spend and truth stay those of the world's seed): fits to a few noise
+draws of one world show whether its misses are noise, which 90% intervals must cover nine times
+in ten, or a bias that stays.
+
 ``--adstock weibull`` fits clearcount with another carry-over than the default, to judge a
 candidate default on the battery (the oracle keeps each world's true form, so on a geometric world
 the oracle is then the default model).
@@ -104,10 +109,10 @@ def _simulated(name: str, about: str, **modes) -> WorldSpec:
 
 
 def _peer(name: str, preset: str) -> WorldSpec:
-    def make(seed: int):
+    def make(seed: int, noise_seed: int | None = None):
         from peer_worlds import peer_world
 
-        return peer_world(preset, seed)
+        return peer_world(preset, seed, noise_seed=noise_seed)
 
     about = f"pymc-labs/mmm-param-recovery preset {preset}"
     return WorldSpec(name, about, make, PEER_TUNING, PEER_HELD_OUT)
@@ -270,9 +275,11 @@ def fit_anchor(world, quick: bool) -> dict | None:
 
 def run_world(spec: WorldSpec, seed: int, config: MMMConfig, args) -> list[dict]:
     """Every fit of one world and seed; the summary rows."""
-    print(f"\n=== {spec.name}, seed {seed}: {spec.about} ===")
+    redrawn = args.peer_noise_seed is not None
+    noise = f", baseline noise redrawn from seed {args.peer_noise_seed}" if redrawn else ""
+    print(f"\n=== {spec.name}, seed {seed}: {spec.about}{noise} ===")
     try:
-        world = spec.make(seed)
+        world = spec.make(seed, noise_seed=args.peer_noise_seed) if redrawn else spec.make(seed)
     except Exception as exc:  # a world that cannot be made is reported, the others still run
         print(f"  -- the world could not be made: {type(exc).__name__}: {exc} --")
         return [{"world": spec.name, "seed": seed, "fit": "(no world)", "r": None,
@@ -465,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
         help="fit clearcount with this carry-over instead of the default (a candidate default: "
         "the oracle keeps each world's true form)",
     )
+    ap.add_argument(
+        "--peer-noise-seed", type=int, help="redraw the peer worlds' baseline noise from this seed"
+    )
     ap.add_argument("--with-pymc-marketing", action="store_true")
     ap.add_argument(
         "--sizes",
@@ -501,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(config, holdout_weeks=0)
     if args.adstock:
         config = replace(config, adstock=ADSTOCKS[args.adstock]())
+    if args.peer_noise_seed is not None and not all(n.startswith("peer_") for n in args.worlds):
+        ap.error("--peer-noise-seed redraws the noise of peer_* worlds only")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     for name in args.worlds:
