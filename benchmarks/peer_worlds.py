@@ -176,7 +176,8 @@ def _generator():
 def _redrawn_baseline_noise(noise_seed: int) -> Iterator[None]:
     """While open, the generator's regional baselines get their weekly noise from
     ``default_rng(noise_seed + region index)``, at the preset's ``sales_volatility``; the rest of
-    each baseline (level, trend, season) is the generator's own. Nothing else draws from it."""
+    each baseline (level, trend, season) is the generator's own. The new noise has its own random
+    generator, so nothing else the generator draws (spend, controls) changes."""
     core = importlib.import_module("mmm_param_recovery.data_generator.core")
     own = core.generate_regional_baseline
 

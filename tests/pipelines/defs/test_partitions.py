@@ -123,6 +123,7 @@ def test_two_partitions_refresh_end_to_end_in_parallel(tmp_path):
                 "(SELECT count(*) FROM marts.budget_plan), "
                 "(SELECT count(*) FROM marts.geo_test_results)"
             ).fetchall()[0]
+    # (calibrated, PAC rows, geo-test PAC rows, budget plan rows, geo-test results)
     assert status["north"][:2] == (True, 6) and status["north"][3] == 6
     assert status["south"] == (False, 6, 0, 6, 0)
     index = {k: (tmp_path / "out" / k / "dashboards" / "index.html").read_text() for k in runs}
