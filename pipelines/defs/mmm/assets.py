@@ -53,9 +53,9 @@ class MMMRunConfig(dg.Config):
     setting's name to its value, e.g. ``{"decay_mean": 0.6}`` for a slower geometric carry-over
     or ``{"half_saturation_sd": 1.2}`` for a looser Hill curve. Priors
     (``models.mmm.model.Priors``): ``media_share`` (guess of the share of new patients paid
-    media cause), ``roi_sd``, ``roi_level_sd``, ``level_step_scale``, ``saturation_geo_scale`` (market spread of the
-    spend per person at which a channel saturates; 0: one curve for all markets). Reporting
-    window: ``window_weeks`` (default: the run settings).
+    media cause), ``roi_sd``, ``roi_level_sd``, ``level_step_scale``, ``saturation_geo_scale``
+    (market spread of the spend per person at which a channel saturates; 0: one curve for all
+    markets). Reporting window: ``window_weeks`` (default: the run settings).
     """
 
     draws: int | None = None
