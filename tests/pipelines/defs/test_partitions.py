@@ -60,6 +60,10 @@ def test_each_partition_loads_its_own_landing_into_its_own_warehouse(two_brands,
     assert not (tmp_path / "weekly.duckdb").exists()  # the weekly warehouse is not touched
 
 
+#: One partition's refresh. The fit keeps the default sampler settings (four chains of 1,000
+#: draws after 1,000 tuning steps), without its holdout fit: with two chains of 400 draws the
+#: uncalibrated brand missed the R-hat gate even after its retry on one machine (1.011), and
+#: passed on another, so the test hung on floating-point luck.
 RUN_PARTITION = """
 import sys
 import dagster as dg
@@ -69,8 +73,7 @@ result = defs.resolve_job_def("partitioned_refresh").execute_in_process(
     partition_key=sys.argv[1],
     raise_on_error=False,
     instance=dg.DagsterInstance.ephemeral(),
-    run_config={"ops": {"partitioned__mmm_fit": {"config": {
-        "draws": 400, "tune": 400, "chains": 2, "holdout_weeks": 0}}}},
+    run_config={"ops": {"partitioned__mmm_fit": {"config": {"holdout_weeks": 0}}}},
 )
 print("failed steps:", [e.step_key for e in result.all_events if e.is_step_failure])
 sys.exit(0 if result.success else 1)
