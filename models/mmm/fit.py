@@ -53,7 +53,9 @@ class MMMConfig:
         window_weeks: the reporting window (last N weeks) for PAC.
         draws, tune, chains, cores: sampler settings (nutpie, threads; no fork). Four chains:
             R-hat from two chains is a weak check.
-        seed: makes a fit reproducible.
+        seed: makes a fit reproducible on one machine. Another machine's floating point
+            draws other chains from the same seed, and the PAC move within their Monte
+            Carlo error (docs/benchmarks.md).
         n_fourier: yearly Fourier pairs in the baseline. Three: a season that is additive on
             the baseline (as in the public mmm-param-recovery generator, ``1 + 0.6 sin``) is not
             a two-pair sinusoid on the log scale (residual sd 1.8% of the baseline, 0.45% with
