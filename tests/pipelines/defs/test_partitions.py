@@ -63,7 +63,7 @@ def test_each_partition_loads_its_own_landing_into_its_own_warehouse(two_brands,
 #: One partition's refresh. The fit keeps the default sampler settings (four chains of 1,000
 #: draws after 1,000 tuning steps), without its holdout fit: with two chains of 400 draws the
 #: uncalibrated brand missed the R-hat gate even after its retry on one machine (1.011), and
-#: passed on another, so the test hung on floating-point luck.
+#: passed on another: the test rested on floating-point luck.
 RUN_PARTITION = """
 import sys
 import dagster as dg
